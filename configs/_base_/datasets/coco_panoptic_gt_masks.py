@@ -1,0 +1,44 @@
+# COCO panoptic 2017 (133 classes) for MaskCLIP++ fine-tuning: one GT mask
+# per non-crowd segment. Large-scale jitter as the official
+# ``coco_panoptic_lsj`` mapper: flip, resize to 0.1..2.0 x crop size, fixed
+# crop padded with grey 128. Loaded by mmdet's dataset and transforms.
+# Leaf configs set ``crop_size`` so that the CLIP feature map is 32 x 32.
+data_root = 'data/coco'
+crop_size = (1024, 1024)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='mmdet.LoadPanopticAnnotations',
+        with_bbox=True,
+        with_mask=True,
+        with_seg=False),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(
+        type='mmdet.RandomResize',
+        scale=crop_size,
+        ratio_range=(0.1, 2.0),
+        resize_type='mmdet.Resize',
+        keep_ratio=True),
+    dict(
+        type='mmdet.RandomCrop',
+        crop_size=crop_size,
+        crop_type='absolute',
+        recompute_bbox=True,
+        allow_negative_crop=True),
+    dict(type='mmdet.Pad', size=crop_size, pad_val=dict(img=128)),
+    dict(type='GenerateGTMasks', source='panoptic', num_classes=133),
+    dict(type='PackMaskCLIPInputs'),
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type='mmdet.CocoPanopticDataset',
+        data_root=data_root,
+        ann_file='annotations/panoptic_train2017.json',
+        data_prefix=dict(
+            img='train2017/', seg='annotations/panoptic_train2017/'),
+        filter_cfg=dict(filter_empty_gt=False),
+        pipeline=train_pipeline))

@@ -1,0 +1,16 @@
+# Paper Table 4, "EVA02 ViT-B/16" row: EVA02-CLIP ViT-B/16 on COCO panoptic
+# with the Linear PSM; position embedding and attention input projections
+# train at lr x0.01; 512 crops give a 32 x 32 grid.
+_base_ = [
+    './_base_/models/maskclippp_eva02_b16.py',
+    './_base_/datasets/coco_panoptic_gt_masks_512.py',
+    './_base_/maskclippp_runtime.py'
+]
+model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
+optim_wrapper = dict(
+    paramwise_cfg=dict(
+        custom_keys={
+            'backbone.clip': dict(lr_mult=0.01),
+            'backbone.clip.trunk.pos_embed': dict(
+                lr_mult=0.01, decay_mult=0.0),
+        }))

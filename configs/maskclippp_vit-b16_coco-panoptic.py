@@ -1,0 +1,17 @@
+# Paper Table 4, OpenAI "ViT-B/16" row: OpenAI CLIP ViT-B/16 on COCO
+# panoptic with the Linear PSM; position embedding and attention input
+# projections train at lr x0.01.
+_base_ = [
+    './_base_/models/maskclippp_vit_b16.py',
+    './_base_/datasets/coco_panoptic_gt_masks_512.py',
+    './_base_/maskclippp_runtime.py'
+]
+model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
+optim_wrapper = dict(
+    paramwise_cfg=dict(
+        custom_keys={
+            'backbone.clip':
+            dict(lr_mult=0.01),
+            'backbone.clip.positional_embedding':
+            dict(lr_mult=0.01, decay_mult=0.0),
+        }))

@@ -1,0 +1,92 @@
+"""Ground-truth masks as training targets: one binary mask per region."""
+from typing import Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmseg_maskclippp.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class GenerateGTMasks(BaseTransform):
+    """Turn annotations into per-mask targets (after the geometric
+    augmentations, so masks and image stay aligned).
+
+    * ``source='semantic'``: one mask per class present in ``gt_seg_map``
+      (COCO-Stuff style), ``ignore_index`` excluded, classes in increasing
+      order;
+    * ``source='panoptic'``: one mask per non-crowd segment of mmdet's
+      ``LoadPanopticAnnotations`` output (``gt_masks`` with
+      ``gt_bboxes_labels`` and ``gt_ignore_flags``): instances for things,
+      one region per stuff class.
+
+    An image whose crop left no mask gets zero masks; that is not an error.
+
+    Required keys: ``gt_seg_map`` (semantic) or ``gt_masks``,
+    ``gt_bboxes_labels`` and optionally ``gt_ignore_flags`` (panoptic).
+
+    Added keys: ``gt_masks`` (np.bool_ array, Q x H x W, replacing mmdet's
+    BitmapMasks) and ``gt_mask_labels`` (np.int64, Q).
+
+    Args:
+        source: ``'semantic'`` or ``'panoptic'``.
+        ignore_index: label of unlabelled pixels in ``gt_seg_map``.
+        num_classes: if given, labels outside [0, num_classes) (other than
+            ``ignore_index``) raise an error naming the image.
+    """
+
+    def __init__(self,
+                 source: str = 'semantic',
+                 ignore_index: int = 255,
+                 num_classes: Optional[int] = None):
+        if source not in ('semantic', 'panoptic'):
+            raise ValueError("source must be 'semantic' or 'panoptic', got "
+                             f'{source!r}')
+        self.source = source
+        self.ignore_index = ignore_index
+        self.num_classes = num_classes
+
+    def _check_labels(self, labels: np.ndarray, results: dict) -> None:
+        if self.num_classes is None or labels.size == 0:
+            return
+        bad = labels[(labels < 0) | (labels >= self.num_classes)]
+        if bad.size:
+            where = results.get('seg_map_path', results.get('img_path'))
+            raise ValueError(
+                f'{where}: label {int(bad[0])} is outside [0, '
+                f'{self.num_classes}) and is not the ignore index '
+                f'{self.ignore_index}')
+
+    def transform(self, results: dict) -> dict:
+        if self.source == 'semantic':
+            if 'gt_seg_map' not in results:
+                raise KeyError(
+                    "GenerateGTMasks(source='semantic') needs 'gt_seg_map'; "
+                    'put LoadAnnotations before it')
+            seg = results['gt_seg_map']
+            labels = np.unique(seg)
+            labels = labels[labels != self.ignore_index].astype(np.int64)
+            self._check_labels(labels, results)
+            masks = seg[None] == labels[:, None, None]
+        else:
+            if 'gt_masks' not in results:
+                raise KeyError(
+                    "GenerateGTMasks(source='panoptic') needs 'gt_masks'; put "
+                    "mmdet.LoadPanopticAnnotations before it")
+            gt_masks = results['gt_masks']
+            masks = gt_masks.to_ndarray() if hasattr(
+                gt_masks, 'to_ndarray') else np.asarray(gt_masks)
+            labels = np.asarray(results['gt_bboxes_labels'], dtype=np.int64)
+            crowd = np.asarray(
+                results.get('gt_ignore_flags', np.zeros(len(labels), bool)),
+                dtype=bool)
+            masks, labels = masks[~crowd], labels[~crowd]
+            self._check_labels(labels, results)
+        results['gt_masks'] = masks.astype(bool, copy=False)
+        results['gt_mask_labels'] = labels
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(source={self.source!r}, '
+                f'ignore_index={self.ignore_index}, '
+                f'num_classes={self.num_classes})')

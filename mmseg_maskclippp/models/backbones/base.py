@@ -1,0 +1,201 @@
+"""The CLIP visual tower (CLIP-V) as an mmseg backbone.
+
+Every family keeps the open_clip visual module intact under ``self.clip``, so
+that (a) open_clip state dicts load without renaming and (b) configs can give
+every CLIP parameter its own learning rate with
+``paramwise_cfg=dict(custom_keys={'backbone.clip': dict(lr_mult=...)})``.
+
+The paper splits CLIP-V into an *encoder* (feature extraction) and a *neck*
+(aggregation, "Proj" in Eq. 1). A family implements both halves:
+
+* ``forward(x)`` runs the encoder and returns a tuple of tensors (mmseg's
+  backbone convention);
+* the aggregation is exposed to :class:`MaskPoolingNeck`, which owns the
+  weighting function phi of Eq. 1 / Eq. 2:
+
+  - ``pooling == 'average'``: ``dense_map(feats)`` gives the (B, C, h, w)
+    map that CLIP averages and ``project(pooled)`` the layers after the pool;
+  - ``pooling == 'attention'``: ``attend_masks(feats, soft, inside,
+    log_alpha)`` runs CLIP's attention pooling with one query per mask and
+    the Eq. 2 bias.
+"""
+from typing import Callable, Optional, Tuple
+
+import open_clip
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from ..utils.open_clip_loader import create_open_clip
+
+FINETUNE_SCOPES = ('all', 'attention', 'none')
+
+#: weights_at(grid) -> ((B, Q, h*w) Eq. 1 weights, (B, Q) areas) at that grid
+WeightsAt = Callable[[Tuple[int, int]], Tuple[Tensor, Tensor]]
+
+
+def masked_average(weights: Tensor, feature_map: Tensor) -> Tensor:
+    """Sum_ij weights[q, ij] * F[:, i, j]: (B, Q, h*w) x (B, C, h, w) ->
+    (B, Q, C)."""
+    return torch.bmm(weights.to(feature_map.dtype),
+                     feature_map.flatten(2).transpose(1, 2))
+
+
+class OpenCLIPVisualBackbone(BaseModule):
+    """Base class of the CLIP-V families.
+
+    Args:
+        model_name: open_clip model config name.
+        pretrained: open_clip pretrained tag, local weights file, or None
+            (random initialisation).
+        finetune: which CLIP-V parameters train: ``'all'``, ``'attention'``
+            (position embedding + attention input projections) or ``'none'``.
+            Defaults to the family's choice in the paper.
+        cache_dir: where open_clip keeps downloaded weights.
+        init_cfg: ignored apart from mmengine bookkeeping: the weights come
+            from ``pretrained`` and are never re-initialised.
+    """
+
+    #: 'average' (Eq. 1) or 'attention' (Eq. 2); set by each family.
+    pooling: str = ''
+    default_finetune: str = 'all'
+
+    def __init__(self,
+                 model_name: str,
+                 pretrained: Optional[str] = None,
+                 finetune: Optional[str] = None,
+                 cache_dir: Optional[str] = None,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        finetune = finetune or self.default_finetune
+        if finetune not in FINETUNE_SCOPES:
+            raise ValueError(f'finetune must be one of {FINETUNE_SCOPES}, '
+                             f'got {finetune!r}')
+        self.model_name = model_name
+        self.pretrained = pretrained
+        self.finetune = finetune
+        model = create_open_clip(model_name, pretrained, cache_dir)
+        #: D, the size of the joint image-text embedding space.
+        self.embed_dim = open_clip.get_model_config(model_name)['embed_dim']
+        self.clip = model.visual
+        self._check_family()
+        cfg = getattr(self.clip, 'preprocess_cfg', {})
+        mean = cfg.get('mean', getattr(self.clip, 'image_mean', None))
+        std = cfg.get('std', getattr(self.clip, 'image_std', None))
+        #: per-channel RGB mean / std on the 0..255 scale that inputs of
+        #: :meth:`forward` must be normalised with.
+        self.mean = tuple(255.0 * m for m in mean)
+        self.std = tuple(255.0 * s for s in std)
+        self._set_trainable()
+
+    # ------------------------------------------------------------------
+    # family interface
+    def _check_family(self) -> None:
+        """Raise if ``self.clip`` is not a tower this family handles."""
+        raise NotImplementedError
+
+    def _is_finetuned_in_attention_scope(self, name: str) -> bool:
+        """Whether parameter ``name`` (relative to ``self.clip``) is a
+        position embedding or an attention input projection."""
+        raise NotImplementedError
+
+    @property
+    def stride(self) -> int:
+        """Input pixels per feature-grid cell."""
+        raise NotImplementedError
+
+    def image_embedding(self, x: Tensor) -> Tensor:
+        """The standard CLIP image embedding (B, D) of normalised images,
+        at any input size divisible by the stride."""
+        raise NotImplementedError
+
+    # ---- average-pooling families (Eq. 1) --------------------------------
+    def dense_map(self, feats: Tuple[Tensor, ...]) -> Tensor:
+        """F_n of Eq. 1: the (B, C, h, w) map that CLIP averages."""
+        raise NotImplementedError
+
+    def project(self, pooled: Tensor) -> Tensor:
+        """Proj of Eq. 1: CLIP's layers after the average pool,
+        (..., C) -> (..., D)."""
+        raise NotImplementedError
+
+    def pool_average(self, feats: Tuple[Tensor, ...],
+                     weights_at: WeightsAt) -> Tuple[Tensor, Tensor]:
+        """Eq. 1: mask embeddings (B, Q, D) and mask areas (B, Q).
+
+        Args:
+            feats: ``forward``'s output.
+            weights_at: gives the Eq. 1 weights (B, Q, h*w) and the areas
+                (B, Q) of the masks at a feature grid (h, w).
+        """
+        fmap = self.dense_map(feats)
+        weights, areas = weights_at(tuple(fmap.shape[-2:]))
+        return self.project(masked_average(weights, fmap)), areas
+
+    # ------------------------------------------------------------------
+    def _set_trainable(self) -> None:
+        for name, param in self.clip.named_parameters():
+            if self.finetune == 'all':
+                param.requires_grad = True
+            elif self.finetune == 'none':
+                param.requires_grad = False
+            else:
+                param.requires_grad = \
+                    self._is_finetuned_in_attention_scope(name)
+
+    def train(self, mode: bool = True):
+        """Frozen CLIP-V stays in eval mode (dropout, drop-path and batch
+        norm statistics off) whatever the runner asks."""
+        super().train(mode)
+        if self.finetune == 'none':
+            self.clip.eval()
+        return self
+
+    def init_weights(self) -> None:
+        """Weights come from open_clip at construction; timm's own
+        ``init_weights`` must never run over them."""
+        self._is_init = True
+
+    def feature_grid(self, feats: Tuple[Tensor, ...]) -> Tuple[int, int]:
+        """(h, w) of the grid that mask pooling works on."""
+        return tuple(feats[-1].shape[-2:])
+
+    def normalize(self, images: Tensor) -> Tensor:
+        """(B, 3, H, W) RGB in 0..255 -> CLIP-normalised input."""
+        mean = images.new_tensor(self.mean).view(1, 3, 1, 1)
+        std = images.new_tensor(self.std).view(1, 3, 1, 1)
+        return (images - mean) / std
+
+    def extra_repr(self) -> str:
+        return (f'model_name={self.model_name!r}, '
+                f'pretrained={self.pretrained!r}, '
+                f'finetune={self.finetune!r}, pooling={self.pooling!r}')
+
+
+def check_input(x: Tensor, stride: int, name: str) -> None:
+    """Images must be (B, 3, H, W) with H and W multiples of the stride."""
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f'{name} expects images of shape (B, 3, H, W), got '
+                         f'{tuple(x.shape)}')
+    if x.shape[2] % stride or x.shape[3] % stride:
+        raise ValueError(
+            f'{name} needs an input size divisible by its stride {stride}, '
+            f'got {tuple(x.shape[2:])}; pad the batch (size_divisor) first')
+
+
+def interpolate_pos_embed(pos_embed: Tensor, num_prefix: int,
+                          old_grid: Tuple[int, int],
+                          new_grid: Tuple[int, int]) -> Tensor:
+    """Resize the patch part of a (num_prefix + h*w, C) position embedding.
+
+    Bicubic with align_corners=True, as the official implementation resizes
+    CLIP's position embeddings; prefix (CLS) entries are kept.
+    """
+    if tuple(old_grid) == tuple(new_grid):
+        return pos_embed
+    prefix, grid = pos_embed[:num_prefix], pos_embed[num_prefix:]
+    grid = grid.reshape(1, *old_grid, -1).permute(0, 3, 1, 2)
+    grid = torch.nn.functional.interpolate(
+        grid.float(), size=new_grid, mode='bicubic', align_corners=True)
+    grid = grid.to(pos_embed.dtype).permute(0, 2, 3, 1).flatten(0, 2)
+    return torch.cat([prefix, grid], dim=0)

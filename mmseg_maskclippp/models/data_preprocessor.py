@@ -1,0 +1,85 @@
+"""Batching for MaskCLIP++: RGB conversion and padding, no normalisation.
+
+MaskCLIP++ runs two encoders with different input statistics (CLIP and the
+mask generator), so each normalises its own input; the batch stays in RGB
+0..255. Images are padded bottom/right with a per-channel colour (by
+default CLIP's mean, which the CLIP normalisation maps to 0, as the
+official implementation pads), semantic maps with ``seg_pad_val`` and GT
+masks with 0.
+"""
+from numbers import Number
+from typing import Any, Dict, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseDataPreprocessor
+from mmseg.utils import stack_batch
+
+from mmseg_maskclippp.registry import MODELS
+
+#: OpenAI CLIP mean colour, RGB on the 0..255 scale
+CLIP_MEAN_RGB = (122.7709383, 116.7460125, 104.09373615)
+
+
+@MODELS.register_module()
+class MaskCLIPDataPreProcessor(BaseDataPreprocessor):
+    """Stack a batch for :class:`MaskCLIPpp`.
+
+    Args:
+        size_divisor: pad height and width to multiples of it (the CLIP
+            stride, or a multiple of it).
+        size: pad to this fixed (H, W) instead (exclusive with
+            ``size_divisor``).
+        pad_val: padding colour, one value per RGB channel or one for all.
+        seg_pad_val: padding of ``gt_sem_seg``.
+        bgr_to_rgb: convert loaded BGR images to RGB.
+    """
+
+    def __init__(self,
+                 size_divisor: Optional[int] = 32,
+                 size: Optional[Sequence[int]] = None,
+                 pad_val: Any = CLIP_MEAN_RGB,
+                 seg_pad_val: Number = 255,
+                 bgr_to_rgb: bool = True):
+        super().__init__()
+        if (size is None) == (size_divisor is None):
+            raise ValueError('give exactly one of size and size_divisor')
+        self.size_divisor = size_divisor
+        self.size = tuple(size) if size is not None else None
+        pad = [float(pad_val)] * 3 if isinstance(pad_val, Number) \
+            else [float(v) for v in pad_val]
+        if len(pad) != 3:
+            raise ValueError(f'pad_val needs 3 values, got {pad_val!r}')
+        self.register_buffer('pad_val', torch.tensor(pad).view(3, 1, 1),
+                             persistent=False)
+        self.seg_pad_val = seg_pad_val
+        self.bgr_to_rgb = bgr_to_rgb
+
+    def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
+        data = self.cast_data(data)
+        inputs = data['inputs']
+        data_samples = data.get('data_samples', None)
+        for i, img in enumerate(inputs):
+            if img.ndim != 3 or img.shape[0] != 3:
+                raise ValueError(f'image {i} of the batch has shape '
+                                 f'{tuple(img.shape)}; expected (3, H, W)')
+        if self.bgr_to_rgb:
+            inputs = [img[[2, 1, 0]] for img in inputs]
+        # pad with the colour: shift it to 0, pad with 0, shift back
+        inputs = [img.float() - self.pad_val for img in inputs]
+        stacked, data_samples = stack_batch(
+            inputs=inputs,
+            data_samples=data_samples,
+            size=self.size,
+            size_divisor=self.size_divisor,
+            pad_val=0,
+            seg_pad_val=self.seg_pad_val)
+        stacked = stacked + self.pad_val
+        if data_samples is not None:
+            for sample in data_samples:
+                if 'gt_instances' in sample:
+                    left, right, top, bottom = sample.padding_size
+                    sample.gt_instances.masks = F.pad(
+                        sample.gt_instances.masks,
+                        (left, right, top, bottom), value=0)
+        return dict(inputs=stacked, data_samples=data_samples)

@@ -1,0 +1,179 @@
+"""Parameterized similarity modelling (PSM): mask-text logits.
+
+Every PSM maps the similarities between N mask embeddings and the text
+embeddings of Ka class synonyms to (N, Ka) logits. Inputs (all computed by
+the segmentor, see :meth:`BasePSMHead.forward`):
+
+* ``corrs``: (N, Ka, T) cosine similarity of every mask with every
+  synonym under every prompt template, S = <E_m, E_t>;
+* ``mask_embeds``: (N, D) L2-normalised mask embeddings E_m;
+* ``text_embeds``: (Ka, T, D) L2-normalised text embeddings E_t;
+* ``num_masks``: masks per image (masks are ordered by image);
+* ``patch_embeds``: (B, D, h, w) per-patch embeddings E_p, only for PSMs
+  with ``needs_patch_embeddings``;
+* ``logit_scale``: CLIP's constant min(exp(logit_scale), 100).
+
+*Consistency alignment* (paper Sec. 3.2) asks that the modelled similarity
+keeps the order of CLIP's own similarity. :class:`LinearPSM` only mixes the
+modality-free template axis, and :class:`PseudoTextPSM` keeps E_t through a
+residual connection; the variants in ``psm_ablations.py`` break the
+constraint on purpose (paper Table 1).
+"""
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmseg_maskclippp.registry import MODELS
+
+
+class BasePSMHead(BaseModule):
+    """Interface of the PSM heads.
+
+    Args:
+        embed_dims: D, the joint embedding size.
+        num_templates: T, prompt templates per synonym.
+
+    :class:`MaskCLIPpp` fills both from its backbone and text classifier.
+    """
+
+    #: whether :meth:`forward` needs ``patch_embeds``
+    needs_patch_embeddings = False
+
+    def __init__(self, embed_dims: int, num_templates: int, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.embed_dims = embed_dims
+        self.num_templates = num_templates
+
+    def forward(self,
+                corrs: Tensor,
+                mask_embeds: Tensor,
+                text_embeds: Tensor,
+                num_masks: Sequence[int],
+                patch_embeds: Optional[Tensor] = None,
+                logit_scale: float = 1.0) -> Tensor:
+        """(N, Ka) logits; see the module docstring for the inputs."""
+        raise NotImplementedError
+
+
+def per_image_logits(mask_embeds: Tensor, text_per_image: Tensor,
+                     num_masks: Sequence[int]) -> Tensor:
+    """<m, t_b> for masks grouped by image: (N, D) masks, (B, Ka, D) text
+    of each image -> (N, Ka)."""
+    chunks: List[Tensor] = [
+        m @ t.transpose(0, 1)
+        for m, t in zip(mask_embeds.split(list(num_masks)), text_per_image)
+    ]
+    return torch.cat(chunks) if chunks else mask_embeds.new_zeros(
+        0, text_per_image.shape[1])
+
+
+@MODELS.register_module()
+class LinearPSM(BasePSMHead):
+    """The consistency-aligned PSM: linear layers over the template axis
+    only, S (N, Ka, T) -> (N, Ka, width) -> (N, Ka), no activation.
+
+    Args:
+        width: hidden size (768 in every paper config).
+        use_logit_scale: multiply the similarities by CLIP's logit scale
+            first (the paper's ViT and ResNet configs).
+        init_as_mean: start as the template mean instead of PyTorch's
+            default initialisation: the second layer is solved so that the
+            composite map is (1/T, ..., 1/T). Useful with very few
+            templates, where a random start can stall training.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_templates: int,
+                 width: int = 768,
+                 use_logit_scale: bool = True,
+                 init_as_mean: bool = False,
+                 init_cfg=None):
+        super().__init__(embed_dims, num_templates, init_cfg=init_cfg)
+        self.use_logit_scale = use_logit_scale
+        self.expand = nn.Linear(num_templates, width)
+        self.reduce = nn.Linear(width, 1)
+        if init_as_mean:
+            if width < num_templates:
+                raise ValueError('init_as_mean needs width >= num_templates')
+            with torch.no_grad():
+                target = torch.full((1, num_templates), 1.0 / num_templates)
+                self.reduce.weight.copy_(
+                    target @ torch.linalg.pinv(self.expand.weight))
+                self.expand.bias.zero_()
+                self.reduce.bias.zero_()
+
+    def forward(self, corrs, mask_embeds, text_embeds, num_masks,
+                patch_embeds=None, logit_scale=1.0):
+        if corrs.shape[-1] != self.num_templates:
+            raise ValueError(f'LinearPSM was built for {self.num_templates} '
+                             f'templates, got {corrs.shape[-1]}')
+        if self.use_logit_scale:
+            corrs = corrs * logit_scale
+        return self.reduce(self.expand(corrs)).squeeze(-1)
+
+
+@MODELS.register_module()
+class PseudoTextPSM(BasePSMHead):
+    """S = <E_m, LN(E_t + P_t)> with P_t = Attention(q(E_t), k(E_p), v(E_p))
+    (paper Eq. 3): the template-averaged text embeddings of each image
+    attend to its projected patch embeddings; the residual E_t keeps the
+    alignment consistent.
+
+    Logits are <normalised E_m, LN(...)> without a further normalisation,
+    so their scale is that of the LayerNorm output (about sqrt(D)).
+
+    Args:
+        num_heads: attention heads (8).
+        attn_drop: dropout on the attention probabilities (0.1).
+        normalize_patches: L2-normalise E_p before the projection.
+        detach_patches: stop gradients into E_p.
+        text_residual: keep E_t in the sum; False gives the paper's
+            <E_m, LN(P_t)> ablation, which breaks consistency alignment.
+    """
+
+    needs_patch_embeddings = True
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_templates: int,
+                 num_heads: int = 8,
+                 attn_drop: float = 0.1,
+                 normalize_patches: bool = True,
+                 detach_patches: bool = False,
+                 text_residual: bool = True,
+                 init_cfg=None):
+        super().__init__(embed_dims, num_templates, init_cfg=init_cfg)
+        self.normalize_patches = normalize_patches
+        self.detach_patches = detach_patches
+        self.text_residual = text_residual
+        self.patch_proj = nn.Linear(embed_dims, embed_dims, bias=False)
+        self.attention = nn.MultiheadAttention(
+            embed_dims, num_heads, dropout=attn_drop, batch_first=True)
+        self.norm = nn.LayerNorm(embed_dims)
+
+    def pseudo_text(self, text_embeds: Tensor, patch_embeds: Tensor) -> Tensor:
+        """LN(E_t + P_t) of every image: (Ka, T, D), (B, D, h, w) ->
+        (B, Ka, D)."""
+        patches = patch_embeds.flatten(2).transpose(1, 2)
+        if self.detach_patches:
+            patches = patches.detach()
+        if self.normalize_patches:
+            patches = F.normalize(patches, dim=-1)
+        patches = self.patch_proj(patches)
+        text = F.normalize(text_embeds.mean(1), dim=-1)
+        text = text[None].expand(patches.shape[0], -1, -1)
+        attended = self.attention(text, patches, patches,
+                                  need_weights=False)[0]
+        return self.norm(text + attended if self.text_residual else attended)
+
+    def forward(self, corrs, mask_embeds, text_embeds, num_masks,
+                patch_embeds=None, logit_scale=1.0):
+        if patch_embeds is None:
+            raise ValueError('PseudoTextPSM needs patch_embeds')
+        return per_image_logits(mask_embeds,
+                                self.pseudo_text(text_embeds, patch_embeds),
+                                num_masks)

@@ -1,0 +1,3 @@
+from .reweighted_ce import ReweightedCrossEntropyLoss, mask_loss_weights
+
+__all__ = ['ReweightedCrossEntropyLoss', 'mask_loss_weights']

@@ -1,0 +1,3 @@
+from .mask_pooling import MaskEmbeddings, MaskPoolingNeck
+
+__all__ = ['MaskEmbeddings', 'MaskPoolingNeck']

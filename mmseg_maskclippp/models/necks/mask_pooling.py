@@ -1,0 +1,172 @@
+"""The mask-pooling neck: mask embeddings E_m from CLIP features and masks.
+
+This is where the paper's weighting function phi lives:
+
+* Eq. 1, CLIPs that average-pool (ConvNeXt, average-pooling ViTs):
+  phi(M) = M / (sum M + eps), M bilinearly downsampled to the feature grid;
+* Eq. 2, CLIPs that attention-pool (CLS-token ViTs, ResNets): one query per
+  mask with the additive bias alpha * M_soft inside M_bin (M_soft above half
+  its maximum) and -100 outside; alpha = exp(s), s learnable per
+  (layer, head), initialised at -5.
+
+The CLIP-specific halves (the layers after the pool, the attention itself)
+belong to the backbone; see :mod:`mmseg_maskclippp.models.backbones.base`.
+"""
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmseg_maskclippp.registry import MODELS
+from ..utils.mask_prior import (binarize_masks, downsample_masks,
+                                mask_attention_bias, mask_average_weights)
+
+
+@dataclass
+class MaskEmbeddings:
+    """Mask embeddings of a batch, flattened over images.
+
+    Attributes:
+        embeds: (N, D) mask embeddings E_m, not normalised; N = sum of Q_i.
+        areas: (N,) mask areas at feature resolution (sum of the downsampled
+            soft mask); 0 for a mask that vanished.
+        img_idx: (N,) image index of every mask.
+        num_masks: Q_i of every image.
+    """
+    embeds: Tensor
+    areas: Tensor
+    img_idx: Tensor
+    num_masks: List[int]
+
+    def per_image(self, values: Optional[Tensor] = None) -> List[Tensor]:
+        """Split (N, ...) ``values`` (default: the embeddings) per image."""
+        values = self.embeds if values is None else values
+        return list(values.split(self.num_masks))
+
+
+@MODELS.register_module()
+class MaskPoolingNeck(BaseModule):
+    """Mask embeddings for any CLIP-V family (paper Eq. 1 and Eq. 2).
+
+    Args:
+        pooling: ``'average'`` or ``'attention'``, the CLIP's own pooling
+            (``backbone.pooling``).
+        attention_layout: (layers, heads) of the Eq. 2 bias
+            (``backbone.mask_attention_layout``); attention pooling only.
+        init_log_alpha: initial s of alpha = exp(s).
+        learnable_alpha: whether s trains.
+        eps: the epsilon of the Eq. 1 normaliser.
+
+    :class:`MaskCLIPpp` fills ``pooling`` and ``attention_layout`` from its
+    backbone; set them yourself when you use the neck elsewhere.
+    """
+
+    def __init__(self,
+                 pooling: str,
+                 attention_layout: Optional[Sequence[int]] = None,
+                 init_log_alpha: float = -5.0,
+                 learnable_alpha: bool = True,
+                 eps: float = 1e-6,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if pooling not in ('average', 'attention'):
+            raise ValueError("pooling must be 'average' or 'attention', got "
+                             f'{pooling!r}')
+        self.pooling = pooling
+        self.eps = eps
+        if pooling == 'attention':
+            if attention_layout is None or len(attention_layout) != 2:
+                raise ValueError('attention pooling needs attention_layout='
+                                 '(layers, heads)')
+            #: s of alpha = exp(s), one per (neck layer, head)
+            self.log_alpha = nn.Parameter(
+                torch.full(tuple(attention_layout), float(init_log_alpha)),
+                requires_grad=learnable_alpha)
+
+    def _check_backbone(self, clip) -> None:
+        if clip.pooling != self.pooling:
+            raise ValueError(f'the neck pools by {self.pooling!r} but the '
+                             f'backbone {type(clip).__name__} by '
+                             f'{clip.pooling!r}')
+        if self.pooling == 'attention' and \
+                tuple(self.log_alpha.shape) != clip.mask_attention_layout:
+            raise ValueError(
+                f'the neck has alpha for (layers, heads) = '
+                f'{tuple(self.log_alpha.shape)} but the backbone pools with '
+                f'{clip.mask_attention_layout}')
+
+    def forward(self,
+                feats: Tuple[Tensor, ...],
+                masks: Sequence[Tensor],
+                clip: nn.Module,
+                image_sizes: Optional[Sequence[Tuple[int, int]]] = None
+                ) -> MaskEmbeddings:
+        """Mask embeddings of every mask of every image.
+
+        Args:
+            feats: the backbone's output for a (B, 3, H, W) batch.
+            masks: B tensors (Q_i, H_i, W_i), values in [0, 1], at the
+                backbone's input resolution; any Q_i may be 0.
+            clip: the backbone that produced ``feats``.
+            image_sizes: (H_i, W_i) of every image inside the padded batch;
+                default: every mask covers the whole (H, W) batch.
+        """
+        self._check_backbone(clip)
+        grid = clip.feature_grid(feats)
+        batch_size = (grid[0] * clip.stride, grid[1] * clip.stride)
+        if len(masks) != feats[0].shape[0]:
+            raise ValueError(f'got masks for {len(masks)} images and '
+                             f'features for {feats[0].shape[0]}')
+        for i, m in enumerate(masks):
+            expected = tuple(image_sizes[i]) if image_sizes is not None \
+                else batch_size
+            if m.ndim != 3 or tuple(m.shape[-2:]) != expected:
+                raise ValueError(
+                    f'masks of image {i} have shape {tuple(m.shape)}; '
+                    f'expected (Q, {expected[0]}, {expected[1]}), the size '
+                    'of the image fed to CLIP')
+        if self.pooling == 'average':
+            valid = None
+
+            def weights_at(grid_hw):
+                nonlocal valid
+                soft, valid = downsample_masks(masks, batch_size, grid_hw)
+                return (mask_average_weights(soft, self.eps),
+                        soft.flatten(2).sum(-1))
+
+            embeds, areas = clip.pool_average(feats, weights_at)
+        else:
+            soft, valid = downsample_masks(masks, batch_size, grid)
+            inside, soft = binarize_masks(soft), soft.flatten(2)
+            embeds = clip.attend_masks(
+                feats, soft.shape[1], lambda layer: mask_attention_bias(
+                    soft, inside, self.log_alpha[layer]))
+            areas = soft.sum(-1)
+        img_idx = torch.arange(len(masks), device=valid.device)
+        return MaskEmbeddings(
+            embeds=embeds[valid],
+            areas=areas[valid],
+            img_idx=img_idx[:, None].expand_as(valid)[valid],
+            num_masks=[m.shape[0] for m in masks])
+
+    def patch_embeddings(self, feats: Tuple[Tensor, ...],
+                         clip: nn.Module) -> Tensor:
+        """E_p: one embedding per feature-grid cell, (B, D, h, w).
+
+        For an average-pooling CLIP the pooled layers are applied at every
+        position; for an attention-pooling CLIP every cell is pooled as a
+        unit mask, which is what E_p is (paper, after Eq. 3)."""
+        self._check_backbone(clip)
+        if self.pooling == 'average':
+            fmap = clip.dense_map(feats)
+            return clip.project(fmap.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        h, w = clip.feature_grid(feats)
+        batch = feats[0].shape[0]
+        unit = torch.eye(h * w, device=feats[0].device)
+        unit = unit.expand(batch, -1, -1)
+        embeds = clip.attend_masks(
+            feats, h * w, lambda layer: mask_attention_bias(
+                unit, unit.bool(), self.log_alpha[layer]))
+        return embeds.transpose(1, 2).reshape(batch, -1, h, w)

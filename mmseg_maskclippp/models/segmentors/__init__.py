@@ -1,0 +1,3 @@
+from .maskclippp import MaskCLIPpp
+
+__all__ = ['MaskCLIPpp']

@@ -1,0 +1,421 @@
+"""MaskCLIP++: fine-tune CLIP with ground-truth masks; classify generated
+masks at inference (paper Fig. 3).
+
+Training (no mask generator)::
+
+    GT masks --CLIP-V + mask-pooling neck--> E_m (N, D)
+    vocabulary --CLIP-T--> E_t (K, T, D), one random synonym per class
+    S = <E_m, E_t> (N, K, T) --PSM--> logits (N, K) --> reweighted CE
+
+Inference::
+
+    image --mask generator--> masks (+ generator logits)
+    masks --CLIP-V + neck + PSM--> logits over every synonym (N, Ka)
+          --max over each class's synonyms--> (N, K)
+          --Eq. 4 with the generator's probabilities, void--> scores
+    scores x masks --> semantic map / panoptic segments / instances
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import InstanceData, PixelData
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.structures import SegDataSample
+from torch import Tensor
+
+from mmseg_maskclippp.registry import MODELS
+from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
+from ..mask_generators.base import GeneratedMasks
+from ..mask_generators.ensemble import GeometricEnsemble
+from ..necks.mask_pooling import MaskEmbeddings
+from ..utils.postprocess import (instance_inference, panoptic_inference,
+                                 semantic_inference)
+
+TASKS = ('semantic', 'panoptic', 'instance')
+
+
+def resize_short_side(size: Tuple[int, int], short: int) -> Tuple[int, int]:
+    """(H, W) scaled so that the short side is ``short``; the long side is
+    truncated, as the official CLIP test resize does."""
+    h, w = size
+    scale = short / min(h, w)
+    return (short, int(w * scale)) if h <= w else (int(h * scale), short)
+
+
+def pad_images(images: Sequence[Tensor], divisor: int,
+               colour: Sequence[float]) -> Tensor:
+    """Stack (3, H_i, W_i) images padded bottom/right with ``colour`` to the
+    largest size rounded up to ``divisor``."""
+    h = max(img.shape[-2] for img in images)
+    w = max(img.shape[-1] for img in images)
+    h, w = -(-h // divisor) * divisor, -(-w // divisor) * divisor
+    batch = images[0].new_tensor(colour).view(1, 3, 1, 1).repeat(
+        len(images), 1, h, w)
+    for i, img in enumerate(images):
+        batch[i, :, :img.shape[-2], :img.shape[-1]] = img
+    return batch
+
+
+@MODELS.register_module()
+class MaskCLIPpp(BaseSegmentor):
+    """The MaskCLIP++ segmentor.
+
+    Args:
+        backbone: CLIP-V (``OpenCLIPVisual`` or one family class).
+        text_encoder: CLIP-T (``OpenCLIPTextClassifier``), same CLIP.
+        decode_head: the PSM (``LinearPSM``, ``PseudoTextPSM``, ...);
+            ``embed_dims`` and ``num_templates`` are filled in.
+        neck: the mask-pooling neck; ``pooling`` and ``attention_layout``
+            are filled in from the backbone.
+        loss: the mask classification loss.
+        train_vocabulary: classes of the training masks (built-in name,
+            vocabulary file or list; see :class:`Vocabulary`). Also defines
+            which test classes are *seen*.
+        test_vocabulary: classes predicted at inference; defaults to the
+            training vocabulary; change it with :meth:`set_vocabulary`.
+        mask_generator: where inference masks come from (needed for
+            ``predict``, not for training).
+        ensemble: ``dict(gamma=...)`` for Eq. 4 with a generator that has
+            class logits; None or gamma 0 uses CLIP's probabilities only.
+        test_cfg: inference options:
+
+            - ``clip_short_side``: resize the image fed to CLIP so that its
+              short side has this length (None: as the pipeline made it);
+            - ``tasks``: any of ``'semantic'``, ``'panoptic'``,
+              ``'instance'`` (default: semantic only);
+            - ``thing_classes``: names of the test classes that are
+              countable things (panoptic and instance); default: all;
+            - ``object_mask_threshold`` (0.8), ``overlap_threshold`` (0.8),
+              ``max_per_image`` (100): panoptic / instance thresholds.
+        data_preprocessor: default ``MaskCLIPDataPreProcessor`` padding to
+            the CLIP stride.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 text_encoder: dict,
+                 decode_head: dict,
+                 neck: Optional[dict] = None,
+                 loss: Optional[dict] = None,
+                 train_vocabulary: Optional[VocabularyLike] = None,
+                 test_vocabulary: Optional[VocabularyLike] = None,
+                 mask_generator: Optional[dict] = None,
+                 ensemble: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg=None):
+        # built from mmseg's registry, whatever the default scope
+        if data_preprocessor is None or isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(
+                data_preprocessor
+                or dict(type='MaskCLIPDataPreProcessor', size_divisor=32))
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        neck_defaults = dict(pooling=self.backbone.pooling)
+        if self.backbone.pooling == 'attention':
+            neck_defaults['attention_layout'] = \
+                self.backbone.mask_attention_layout
+        self.neck = MODELS.build(
+            neck or dict(type='MaskPoolingNeck'), default_args=neck_defaults)
+        self.text_encoder = MODELS.build(text_encoder)
+        if self.text_encoder.embed_dim != self.backbone.embed_dim:
+            raise ValueError(
+                f'text encoder {self.text_encoder.model_name!r} embeds in '
+                f'{self.text_encoder.embed_dim} dimensions, backbone '
+                f'{self.backbone.model_name!r} in {self.backbone.embed_dim}')
+        self.decode_head = MODELS.build(
+            decode_head,
+            default_args=dict(
+                embed_dims=self.backbone.embed_dim,
+                num_templates=len(self.text_encoder.templates)))
+        self.loss_fn = MODELS.build(
+            loss or dict(type='ReweightedCrossEntropyLoss'))
+        self.mask_generator = MODELS.build(mask_generator) \
+            if mask_generator is not None else None
+        self.train_cfg = train_cfg or {}
+        self.test_cfg = dict(test_cfg or {})
+        self.align_corners = False
+        tasks = self.test_cfg.setdefault('tasks', ('semantic', ))
+        if isinstance(tasks, str):
+            tasks = self.test_cfg['tasks'] = (tasks, )
+        unknown = set(tasks) - set(TASKS)
+        if unknown:
+            raise ValueError(f'test_cfg.tasks: unknown {sorted(unknown)}; '
+                             f'choose from {TASKS}')
+        self.gamma = float((ensemble or {}).get('gamma', 0.0))
+        self.train_vocabulary = Vocabulary.build(train_vocabulary) \
+            if train_vocabulary is not None else None
+        if test_vocabulary is None and self.train_vocabulary is None:
+            raise ValueError('give train_vocabulary, test_vocabulary or both')
+        self.set_vocabulary(test_vocabulary if test_vocabulary is not None
+                            else self.train_vocabulary)
+
+    # ------------------------------------------------------------------
+    # vocabulary
+    def set_vocabulary(self, vocabulary: VocabularyLike) -> None:
+        """Change the classes predicted at inference.
+
+        Accepts a :class:`Vocabulary`, a built-in name, a vocabulary file or
+        a list of class names with comma-separated synonyms
+        (``['sky,clouds', 'tree']``). Text embeddings are computed at the
+        next inference (and cached); the seen flags, the thing flags and
+        the generator class mapping of Eq. 4 are rebuilt now.
+        """
+        self.test_vocabulary = Vocabulary.build(vocabulary)
+        #: (K,) bool: test classes sharing a synonym with a training class
+        self.seen_classes = torch.tensor(
+            self.test_vocabulary.seen_mask(self.train_vocabulary)
+            if self.train_vocabulary is not None else [False] *
+            len(self.test_vocabulary))
+        things = self.test_cfg.get('thing_classes')
+        if things is None:
+            self.is_thing = torch.ones(len(self.test_vocabulary), dtype=bool)
+        else:
+            things = set(things)
+            self.is_thing = torch.tensor(
+                [name in things for name in self.test_vocabulary.names])
+        generator_vocab = getattr(self.mask_generator, 'vocabulary', None)
+        self.ensemble = GeometricEnsemble(
+            self.test_vocabulary, generator_vocab, self.gamma) \
+            if generator_vocab is not None else None
+
+    # ------------------------------------------------------------------
+    # mask classification
+    def _synonym_max(self, logits: Tensor, vocabulary: Vocabulary) -> Tensor:
+        """(N, Ka) synonym logits -> (N, K): max over each class's
+        synonyms (a segment reduction)."""
+        index = vocabulary.synonym_to_class(logits.device)
+        out = logits.new_full((logits.shape[0], len(vocabulary)),
+                              float('-inf'))
+        return out.scatter_reduce(1, index.expand(logits.shape[0], -1),
+                                  logits, reduce='amax')
+
+    def _psm_logits(self, embeddings: MaskEmbeddings, feats,
+                    text_embeds: Tensor) -> Tensor:
+        """S = <E_m, E_t> per template, then the PSM: (N, Ka) logits."""
+        masks = F.normalize(embeddings.embeds, dim=-1)
+        text_embeds = text_embeds.to(masks.dtype)
+        corrs = torch.einsum('nd,ktd->nkt', masks, text_embeds)
+        patches = self.neck.patch_embeddings(feats, self.backbone) \
+            if self.decode_head.needs_patch_embeddings else None
+        return self.decode_head(corrs, masks, text_embeds,
+                                embeddings.num_masks, patches,
+                                self.text_encoder.logit_scale)
+
+    def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        """CLIP-V encoder features of a (B, 3, H, W) RGB 0..255 batch."""
+        return self.backbone(self.backbone.normalize(inputs))
+
+    def _classify(self, images: Sequence[Tensor],
+                  masks: Sequence[Tensor]) -> List[Tensor]:
+        """Per-image (Q_i, K) logits of (Q_i, H_i, W_i) masks of
+        (3, H_i, W_i) RGB 0..255 images, at CLIP's test resolution."""
+        short = self.test_cfg.get('clip_short_side')
+        clip_images, clip_masks = [], []
+        for i, (img, m) in enumerate(zip(images, masks)):
+            if m.ndim != 3 or m.shape[-2:] != img.shape[-2:]:
+                raise ValueError(
+                    f'masks of image {i} have shape {tuple(m.shape)}; '
+                    f'expected (Q, {img.shape[-2]}, {img.shape[-1]}), the '
+                    'image size')
+            m = m.to(img.device, torch.float)
+            if short:
+                size = resize_short_side(tuple(img.shape[-2:]), short)
+                img = F.interpolate(img[None], size=size, mode='bilinear',
+                                    align_corners=False)[0]
+                m = F.interpolate(m[None], size=size, mode='bilinear',
+                                  align_corners=False)[0] if len(m) else \
+                    m.new_zeros(0, *size)
+            clip_images.append(img)
+            clip_masks.append(m)
+        batch = pad_images(clip_images, self.backbone.stride,
+                           self.backbone.mean)
+        feats = self.extract_feat(batch)
+        embeddings = self.neck(
+            feats, clip_masks, self.backbone,
+            image_sizes=[tuple(img.shape[-2:]) for img in clip_images])
+        text = self.text_encoder.embed(self.test_vocabulary)
+        logits = self._synonym_max(
+            self._psm_logits(embeddings, feats, text), self.test_vocabulary)
+        return list(logits.split(embeddings.num_masks))
+
+    @torch.no_grad()
+    def classify_masks(self, images: Tensor,
+                       masks: Sequence[Tensor]) -> List[Tensor]:
+        """Classify masks over the current test vocabulary.
+
+        Args:
+            images: (B, 3, H, W) float RGB values in 0..255 (not
+                normalised).
+            masks: B tensors (Q_i, H, W) with values in [0, 1].
+
+        Returns:
+            B tensors (Q_i, K): PSM logits, max over synonyms, before
+            softmax and without any ensemble. The model's test-time CLIP
+            resizing (``test_cfg.clip_short_side``) is applied.
+        """
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError('images must be (B, 3, H, W), got '
+                             f'{tuple(images.shape)}')
+        if len(masks) != len(images):
+            raise ValueError(f'got masks for {len(masks)} images and '
+                             f'{len(images)} images')
+        return self._classify(list(images), masks)
+
+    # ------------------------------------------------------------------
+    # training
+    def _zero_loss(self) -> Tensor:
+        """A zero that depends on every trainable parameter, so that DDP
+        sees a gradient for each of them in a batch without masks."""
+        return sum(p.sum() * 0 for p in self.parameters() if p.requires_grad)
+
+    def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+        if self.train_vocabulary is None:
+            raise ValueError('training needs model.train_vocabulary')
+        masks, labels = [], []
+        for sample in data_samples:
+            if 'gt_instances' not in sample:
+                raise KeyError(
+                    f'{sample.metainfo.get("img_path", "a training image")} '
+                    'has no GT masks: the training pipeline needs '
+                    'GenerateGTMasks and PackMaskCLIPInputs')
+            masks.append(sample.gt_instances.masks)
+            labels.append(sample.gt_instances.labels)
+        name = self.loss_fn.loss_name
+        if sum(len(m) for m in masks) == 0:
+            return {name: self._zero_loss()}
+        feats = self.extract_feat(inputs)
+        embeddings = self.neck(feats, masks, self.backbone)
+        text = self.text_encoder.embed_training_sample(self.train_vocabulary)
+        logits = self._psm_logits(embeddings, feats, text)
+        return {
+            name:
+            self.loss_fn(logits, torch.cat(labels), embeddings.img_idx,
+                         embeddings.areas)
+        }
+
+    # ------------------------------------------------------------------
+    # inference
+    def _images(self, inputs: Tensor, data_samples) -> List[Tensor]:
+        """The unpadded images of a padded batch."""
+        return [
+            inputs[i, :, :s.img_shape[0], :s.img_shape[1]]
+            for i, s in enumerate(data_samples)
+        ]
+
+    def _generate(self, images, data_samples) -> List[GeneratedMasks]:
+        if self.mask_generator is None:
+            raise RuntimeError(
+                'inference needs masks: set model.mask_generator (for '
+                "example dict(type='GTMaskGenerator') or a Mask2Former)")
+        generated = self.mask_generator(images, data_samples)
+        for i, (g, img) in enumerate(zip(generated, images)):
+            if g.masks.shape[-2:] != img.shape[-2:]:
+                raise ValueError(
+                    f'{type(self.mask_generator).__name__} returned masks of '
+                    f'size {tuple(g.masks.shape[-2:])} for image {i} of size '
+                    f'{tuple(img.shape[-2:])}')
+        return generated
+
+    def class_scores(self, logits: Tensor,
+                     generator_logits: Optional[Tensor]) -> Tensor:
+        """Final per-mask class probabilities: (Q, K) from CLIP alone, or
+        (Q, K + 1) with the generator's void last when it has logits."""
+        if generator_logits is None:
+            return logits.softmax(-1)
+        if self.ensemble is None:
+            raise ValueError(
+                'the mask generator returned class logits but declares no '
+                'vocabulary for them')
+        return self.ensemble(logits, generator_logits)
+
+    def _default_samples(self, inputs: Tensor) -> List[SegDataSample]:
+        shape = tuple(inputs.shape[-2:])
+        return [
+            SegDataSample(metainfo=dict(img_shape=shape, ori_shape=shape,
+                                        padding_size=[0, 0, 0, 0]))
+            for _ in range(len(inputs))
+        ]
+
+    def _semantic_and_scores(self, inputs: Tensor, data_samples):
+        images = self._images(inputs, data_samples)
+        generated = self._generate(images, data_samples)
+        logits = self._classify(images, [g.masks for g in generated])
+        num_classes = len(self.test_vocabulary)
+        seg_logits = inputs.new_zeros(len(inputs), num_classes,
+                                      *inputs.shape[-2:])
+        scores = []
+        for i, (g, lg) in enumerate(zip(generated, logits)):
+            s = self.class_scores(lg, g.logits)
+            h, w = g.masks.shape[-2:]
+            seg_logits[i, :, :h, :w] = semantic_inference(
+                s, g.masks, num_classes)
+            scores.append(s)
+        return seg_logits, generated, logits, scores
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas) -> Tensor:
+        """(B, K, H, W) semantic scores of a padded batch."""
+        samples = [SegDataSample(metainfo=m) for m in batch_img_metas]
+        return self._semantic_and_scores(inputs, samples)[0]
+
+    @torch.no_grad()
+    def predict(self, inputs: Tensor, data_samples=None):
+        """Semantic (always), panoptic and instance results as
+        ``pred_sem_seg`` / ``seg_logits``, ``pred_panoptic_seg`` and
+        ``pred_instances``; with a GT-oracle generator also
+        ``pred_mask_labels`` (predicted and GT class of every GT mask)."""
+        if data_samples is None:
+            data_samples = self._default_samples(inputs)
+        seg_logits, generated, logits, scores = self._semantic_and_scores(
+            inputs, data_samples)
+        results = self.postprocess_result(seg_logits, data_samples)
+        tasks = self.test_cfg['tasks']
+        num_classes = len(self.test_vocabulary)
+        for sample, g, lg, s in zip(results, generated, logits, scores):
+            if g.labels is not None:
+                sample.pred_mask_labels = InstanceData(
+                    pred=lg.argmax(-1), gt=g.labels)
+            if 'panoptic' not in tasks and 'instance' not in tasks:
+                continue
+            masks = self._to_original(g.masks, sample.metainfo)
+            if 'panoptic' in tasks:
+                panoptic = panoptic_inference(
+                    s, masks, num_classes, self.is_thing,
+                    self.test_cfg.get('object_mask_threshold', 0.8),
+                    self.test_cfg.get('overlap_threshold', 0.8))
+                sample.pred_panoptic_seg = PixelData(sem_seg=panoptic[None])
+            if 'instance' in tasks:
+                sample.pred_instances = instance_inference(
+                    s, masks, num_classes, self.is_thing,
+                    self.test_cfg.get('max_per_image', 100))
+        return results
+
+    def _to_original(self, masks: Tensor, meta: dict) -> Tensor:
+        """Masks at the pipeline size -> the original image (flip undone)."""
+        if meta.get('flip'):
+            dims = (2, ) if meta.get('flip_direction',
+                                     'horizontal') == 'horizontal' else (1, )
+            masks = masks.flip(dims=dims)
+        size = tuple(meta['ori_shape'][:2])
+        if tuple(masks.shape[-2:]) != size and len(masks):
+            masks = F.interpolate(masks[None], size=size, mode='bilinear',
+                                  align_corners=False)[0]
+        return masks
+
+    def _forward(self, inputs: Tensor, data_samples=None) -> List[Tensor]:
+        """Mask logits (Q_i, K) per image, for GT masks when the samples
+        carry them, else for the generator's masks."""
+        if data_samples is None:
+            data_samples = self._default_samples(inputs)
+        images = self._images(inputs, data_samples)
+        if all('gt_instances' in s for s in data_samples):
+            masks = [
+                s.gt_instances.masks[:, :img.shape[-2], :img.shape[-1]]
+                for s, img in zip(data_samples, images)
+            ]
+        else:
+            masks = [g.masks for g in self._generate(images, data_samples)]
+        return self._classify(images, masks)

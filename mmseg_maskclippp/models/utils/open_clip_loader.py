@@ -1,0 +1,78 @@
+"""Build open_clip models with weights from a tag, a local file or nowhere.
+
+Both the visual backbone and the text classifier build the CLIP they need
+through :func:`create_open_clip`, so that every way of naming weights fails
+the same way, at build time, with a message that says how to fix it.
+"""
+import os.path as osp
+from typing import Optional
+
+import open_clip
+import torch.nn as nn
+
+_LOCAL_FILE_HINT = (
+    "To use weights you downloaded yourself, pass the file instead of the "
+    "tag: pretrained='/path/to/open_clip_model.safetensors' (an open_clip "
+    "state dict, or a checkpoint holding one under 'state_dict').")
+
+
+def _looks_like_path(pretrained: str) -> bool:
+    return (osp.sep in pretrained or pretrained.startswith('.')
+            or pretrained.endswith(
+                ('.pt', '.pth', '.bin', '.safetensors', '.ckpt')))
+
+
+def create_open_clip(model_name: str,
+                     pretrained: Optional[str] = None,
+                     cache_dir: Optional[str] = None) -> nn.Module:
+    """Create the open_clip model ``model_name`` in fp32 on the CPU.
+
+    Args:
+        model_name: an open_clip model config name (``open_clip.list_models()``),
+            e.g. ``'convnext_base_w_320'`` or ``'EVA02-L-14-336'``.
+        pretrained: an open_clip pretrained tag (downloaded by open_clip,
+            ``open_clip.list_pretrained_tags_by_model(model_name)``), a local
+            file, or None for random initialisation.
+        cache_dir: where open_clip keeps downloaded weights.
+
+    Raises:
+        ValueError: unknown model name or pretrained tag.
+        FileNotFoundError: ``pretrained`` names a file that does not exist.
+        RuntimeError: the weights could not be downloaded or do not fit.
+    """
+    if model_name not in open_clip.list_models():
+        raise ValueError(
+            f'unknown open_clip model {model_name!r}; see '
+            'open_clip.list_models() (model configs can be added with '
+            'open_clip.add_model_config)')
+    if pretrained is None:
+        return open_clip.create_model(model_name, pretrained=None)
+
+    if osp.isfile(pretrained):
+        model = open_clip.create_model(model_name, pretrained=None)
+        try:
+            open_clip.load_checkpoint(model, pretrained, strict=True)
+        except RuntimeError as e:
+            raise RuntimeError(
+                f'weights in {pretrained} do not fit open_clip model '
+                f'{model_name!r}: {e}') from e
+        return model
+    if _looks_like_path(pretrained):
+        raise FileNotFoundError(
+            f'pretrained weights for {model_name!r} not found: no file at '
+            f'{pretrained}')
+
+    tags = open_clip.list_pretrained_tags_by_model(model_name)
+    if pretrained not in tags:
+        raise ValueError(
+            f'unknown pretrained tag {pretrained!r} for open_clip model '
+            f'{model_name!r}; known tags: {tags or "none"}. '
+            + _LOCAL_FILE_HINT)
+    try:
+        return open_clip.create_model(
+            model_name, pretrained=pretrained, cache_dir=cache_dir)
+    except Exception as e:  # hub unreachable, interrupted download, ...
+        raise RuntimeError(
+            f'could not fetch pretrained weights {pretrained!r} for open_clip '
+            f'model {model_name!r} ({type(e).__name__}: {e}). '
+            + _LOCAL_FILE_HINT) from e
