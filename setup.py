@@ -32,7 +32,10 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmseg_maskclippp', 'mmseg_maskclippp.*']),
     include_package_data=True,
-    package_data={'mmseg_maskclippp': ['vocabularies/*.txt']},
+    package_data={
+        'mmseg_maskclippp':
+        ['vocabularies/*.txt', 'models/text/templates/*.txt']
+    },
     python_requires='>=3.9',
     install_requires=read_requirements('runtime') + ['mmcv>=2.0.0,<2.2.0'],
     extras_require={'tests': read_requirements('tests')},
