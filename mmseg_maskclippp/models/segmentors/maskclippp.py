@@ -85,7 +85,8 @@ class MaskCLIPpp(BaseSegmentor):
             - ``tasks``: any of ``'semantic'``, ``'panoptic'``,
               ``'instance'`` (default: semantic only);
             - ``thing_classes``: names of the test classes that are
-              countable things (panoptic and instance); default: all;
+              countable things (panoptic and instance), as a list or a
+              vocabulary (built-in name or file) of them; default: all;
             - ``object_mask_threshold`` (0.8), ``overlap_threshold`` (0.8),
               ``max_per_image`` (100): panoptic / instance thresholds.
         data_preprocessor: default ``MaskCLIPDataPreProcessor`` padding to
@@ -174,6 +175,8 @@ class MaskCLIPpp(BaseSegmentor):
         if things is None:
             self.is_thing = torch.ones(len(self.test_vocabulary), dtype=bool)
         else:
+            if isinstance(things, str):
+                things = Vocabulary.build(things).names
             things = set(things)
             self.is_thing = torch.tensor(
                 [name in things for name in self.test_vocabulary.names])
