@@ -43,6 +43,12 @@ CONFIGS = {
                         timm_proj=None, image_size=32),
         text_cfg=TEXT_CFG,
         custom_text=True),
+    # only its embedding size differs from test-vit
+    'test-vit-wide': dict(
+        embed_dim=2 * EMBED_DIM,
+        vision_cfg=dict(image_size=32, layers=1, width=32, head_width=16,
+                        patch_size=8),
+        text_cfg=TEXT_CFG),
     'test-resnet': dict(
         embed_dim=EMBED_DIM,
         vision_cfg=dict(image_size=64, layers=[1, 1, 1, 1], width=8,

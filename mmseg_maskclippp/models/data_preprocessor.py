@@ -25,6 +25,10 @@ CLIP_MEAN_RGB = (122.7709383, 116.7460125, 104.09373615)
 class MaskCLIPDataPreProcessor(BaseDataPreprocessor):
     """Stack a batch for :class:`MaskCLIPpp`.
 
+    In training, ``gt_sem_seg`` and the GT masks are padded with the image;
+    at test time they keep their size (evaluation happens at the original
+    size) and only the padding is recorded in the metainfo.
+
     Args:
         size_divisor: pad height and width to multiples of it (the CLIP
             stride, or a multiple of it).
@@ -67,19 +71,28 @@ class MaskCLIPDataPreProcessor(BaseDataPreprocessor):
             inputs = [img[[2, 1, 0]] for img in inputs]
         # pad with the colour: shift it to 0, pad with 0, shift back
         inputs = [img.float() - self.pad_val for img in inputs]
-        stacked, data_samples = stack_batch(
-            inputs=inputs,
-            data_samples=data_samples,
-            size=self.size,
-            size_divisor=self.size_divisor,
-            pad_val=0,
-            seg_pad_val=self.seg_pad_val)
-        stacked = stacked + self.pad_val
-        if data_samples is not None:
+        if training:
+            # annotations are padded with the image for the loss
+            stacked, data_samples = stack_batch(
+                inputs=inputs,
+                data_samples=data_samples,
+                size=self.size,
+                size_divisor=self.size_divisor,
+                pad_val=0,
+                seg_pad_val=self.seg_pad_val)
             for sample in data_samples:
                 if 'gt_instances' in sample:
                     left, right, top, bottom = sample.padding_size
                     sample.gt_instances.masks = F.pad(
                         sample.gt_instances.masks,
                         (left, right, top, bottom), value=0)
-        return dict(inputs=stacked, data_samples=data_samples)
+        else:
+            # annotations stay at their size for evaluation
+            stacked, pad_info = stack_batch(
+                inputs=inputs,
+                size=self.size,
+                size_divisor=self.size_divisor,
+                pad_val=0)
+            for sample, info in zip(data_samples or [], pad_info):
+                sample.set_metainfo(info)
+        return dict(inputs=stacked + self.pad_val, data_samples=data_samples)

@@ -103,7 +103,6 @@ class MaskCLIPpp(BaseSegmentor):
                  test_vocabulary: Optional[VocabularyLike] = None,
                  mask_generator: Optional[dict] = None,
                  ensemble: Optional[dict] = None,
-                 train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
@@ -136,9 +135,7 @@ class MaskCLIPpp(BaseSegmentor):
             loss or dict(type='ReweightedCrossEntropyLoss'))
         self.mask_generator = MODELS.build(mask_generator) \
             if mask_generator is not None else None
-        self.train_cfg = train_cfg or {}
         self.test_cfg = dict(test_cfg or {})
-        self.align_corners = False
         tasks = self.test_cfg.setdefault('tasks', ('semantic', ))
         if isinstance(tasks, str):
             tasks = self.test_cfg['tasks'] = (tasks, )
@@ -338,52 +335,60 @@ class MaskCLIPpp(BaseSegmentor):
     def _default_samples(self, inputs: Tensor) -> List[SegDataSample]:
         shape = tuple(inputs.shape[-2:])
         return [
-            SegDataSample(metainfo=dict(img_shape=shape, ori_shape=shape,
-                                        padding_size=[0, 0, 0, 0]))
+            SegDataSample(metainfo=dict(img_shape=shape, ori_shape=shape))
             for _ in range(len(inputs))
         ]
 
-    def _semantic_and_scores(self, inputs: Tensor, data_samples):
+    def _classified_masks(self, inputs: Tensor, data_samples):
+        """Generator masks of every image of a padded batch with their CLIP
+        logits (Q, K) and final class scores (Q, K) or (Q, K + 1)."""
         images = self._images(inputs, data_samples)
         generated = self._generate(images, data_samples)
         logits = self._classify(images, [g.masks for g in generated])
-        num_classes = len(self.test_vocabulary)
-        seg_logits = inputs.new_zeros(len(inputs), num_classes,
-                                      *inputs.shape[-2:])
-        scores = []
-        for i, (g, lg) in enumerate(zip(generated, logits)):
-            s = self.class_scores(lg, g.logits)
-            h, w = g.masks.shape[-2:]
-            seg_logits[i, :, :h, :w] = semantic_inference(
-                s, g.masks, num_classes)
-            scores.append(s)
-        return seg_logits, generated, logits, scores
+        scores = [
+            self.class_scores(lg, g.logits)
+            for g, lg in zip(generated, logits)
+        ]
+        return generated, logits, scores
 
     def encode_decode(self, inputs: Tensor, batch_img_metas) -> Tensor:
         """(B, K, H, W) semantic scores of a padded batch."""
         samples = [SegDataSample(metainfo=m) for m in batch_img_metas]
-        return self._semantic_and_scores(inputs, samples)[0]
+        generated, _, scores = self._classified_masks(inputs, samples)
+        num_classes = len(self.test_vocabulary)
+        seg = inputs.new_zeros(len(inputs), num_classes, *inputs.shape[-2:])
+        for i, (g, s) in enumerate(zip(generated, scores)):
+            h, w = g.masks.shape[-2:]
+            seg[i, :, :h, :w] = semantic_inference(s, g.masks, num_classes)
+        return seg
 
     @torch.no_grad()
     def predict(self, inputs: Tensor, data_samples=None):
-        """Semantic (always), panoptic and instance results as
-        ``pred_sem_seg`` / ``seg_logits``, ``pred_panoptic_seg`` and
-        ``pred_instances``; with a GT-oracle generator also
-        ``pred_mask_labels`` (predicted and GT class of every GT mask)."""
+        """Results at the original image size: semantic (always) as
+        ``seg_logits`` (K, H, W scores) and ``pred_sem_seg``; panoptic as
+        ``pred_panoptic_seg`` and instances as ``pred_instances`` when
+        ``test_cfg.tasks`` asks; with a GT-oracle generator also
+        ``pred_mask_labels`` (predicted and GT class of every GT mask).
+
+        Masks are resized to the original size before they are combined,
+        so the (K, H, W) scores exist once, at the evaluation size."""
         if data_samples is None:
             data_samples = self._default_samples(inputs)
-        seg_logits, generated, logits, scores = self._semantic_and_scores(
+        generated, logits, scores = self._classified_masks(
             inputs, data_samples)
-        results = self.postprocess_result(seg_logits, data_samples)
         tasks = self.test_cfg['tasks']
         num_classes = len(self.test_vocabulary)
-        for sample, g, lg, s in zip(results, generated, logits, scores):
+        for sample, g, lg, s in zip(data_samples, generated, logits, scores):
+            masks = self._to_original(g.masks, sample.metainfo)
+            semantic = semantic_inference(s, masks, num_classes)
+            sample.set_data(
+                dict(
+                    seg_logits=PixelData(data=semantic),
+                    pred_sem_seg=PixelData(
+                        data=semantic.argmax(0, keepdim=True))))
             if g.labels is not None:
                 sample.pred_mask_labels = InstanceData(
                     pred=lg.argmax(-1), gt=g.labels)
-            if 'panoptic' not in tasks and 'instance' not in tasks:
-                continue
-            masks = self._to_original(g.masks, sample.metainfo)
             if 'panoptic' in tasks:
                 panoptic = panoptic_inference(
                     s, masks, num_classes, self.is_thing,
@@ -394,7 +399,7 @@ class MaskCLIPpp(BaseSegmentor):
                 sample.pred_instances = instance_inference(
                     s, masks, num_classes, self.is_thing,
                     self.test_cfg.get('max_per_image', 100))
-        return results
+        return data_samples
 
     def _to_original(self, masks: Tensor, meta: dict) -> Tensor:
         """Masks at the pipeline size -> the original image (flip undone)."""

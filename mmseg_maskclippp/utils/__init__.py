@@ -1,0 +1,1 @@
+from . import torch_compat  # noqa: F401

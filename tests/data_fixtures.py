@@ -1,0 +1,144 @@
+"""Tiny datasets in the real on-disk layouts, and real configs made runnable
+on a CPU with the tiny CLIPs of ``tiny_models.py``."""
+import json
+import os
+import os.path as osp
+
+import mmcv
+import numpy as np
+from mmengine import Config
+
+
+def _stripes(rng, labels, h, w):
+    """A label map of vertical stripes, one per label."""
+    seg = np.zeros((h, w), np.uint8)
+    bounds = np.linspace(0, w, len(labels) + 1).astype(int)
+    for label, a, b in zip(labels, bounds[:-1], bounds[1:]):
+        seg[:, a:b] = label
+    return seg
+
+
+def _image(rng, h, w):
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def write_coco_stuff(root, num=4, size=(64, 64), seed=0):
+    """``images/train2017/*.jpg`` + ``annotations/train2017/
+    *_labelTrainIds.png`` (171 classes, 255 ignored), mmseg's layout."""
+    rng = np.random.default_rng(seed)
+    for i in range(num):
+        labels = rng.choice(171, size=3, replace=False)
+        seg = _stripes(rng, labels, *size)
+        seg[:2] = 255
+        mmcv.imwrite(_image(rng, *size),
+                     osp.join(root, 'images/train2017', f'{i:012d}.jpg'))
+        mmcv.imwrite(
+            seg,
+            osp.join(root, 'annotations/train2017',
+                     f'{i:012d}_labelTrainIds.png'))
+    return root
+
+
+def write_ade20k(root, num=2, size=(48, 64), seed=1):
+    """``images/validation/*.jpg`` + ``annotations/validation/*.png`` with
+    ADE20K's encoding (0 = unlabelled, 1..150 = classes)."""
+    rng = np.random.default_rng(seed)
+    for i in range(num):
+        seg = _stripes(rng, rng.choice(np.arange(1, 151), 3, replace=False),
+                       *size)
+        name = f'ADE_val_{i:08d}'
+        mmcv.imwrite(_image(rng, *size),
+                     osp.join(root, 'images/validation', name + '.jpg'))
+        mmcv.imwrite(seg, osp.join(root, 'annotations/validation',
+                                   name + '.png'))
+    return root
+
+
+def write_coco_panoptic(root, num=3, size=(64, 64), seed=2):
+    """COCO panoptic 2017 layout: ``train2017/*.jpg``,
+    ``annotations/panoptic_train2017/*.png`` (RGB segment ids) and
+    ``annotations/panoptic_train2017.json``; per image two 'person'
+    instances (thing), one 'wall' region (stuff) and one crowd segment."""
+    from mmdet.datasets import CocoPanopticDataset
+    rng = np.random.default_rng(seed)
+    classes = CocoPanopticDataset.METAINFO['classes']
+    things = set(CocoPanopticDataset.METAINFO['thing_classes'])
+    categories = [
+        dict(id=i + 1, name=name, isthing=int(name in things),
+             supercategory='x') for i, name in enumerate(classes)
+    ]
+    wall = classes.index('wall-other-merged') + 1
+    images, annotations = [], []
+    os.makedirs(osp.join(root, 'annotations/panoptic_train2017'),
+                exist_ok=True)
+    h, w = size
+    for i in range(num):
+        name = f'{i:012d}'
+        ids = np.zeros((h, w), np.int64)
+        segments = []
+        quarters = np.linspace(0, w, 5).astype(int)
+        for k, (cat, crowd) in enumerate([(1, 0), (1, 0), (wall, 0),
+                                          (1, 1)]):
+            seg_id = 10 * (i + 1) + k + 1
+            ids[:, quarters[k]:quarters[k + 1]] = seg_id
+            area = int((ids == seg_id).sum())
+            segments.append(
+                dict(id=seg_id, category_id=cat, iscrowd=crowd, area=area,
+                     bbox=[int(quarters[k]), 0,
+                           int(quarters[k + 1] - quarters[k]), h]))
+        rgb = np.stack([ids % 256, ids // 256 % 256, ids // 65536], -1)
+        mmcv.imwrite(rgb[..., ::-1].astype(np.uint8),
+                     osp.join(root, 'annotations/panoptic_train2017',
+                              name + '.png'))
+        mmcv.imwrite(_image(rng, h, w),
+                     osp.join(root, 'train2017', name + '.jpg'))
+        images.append(dict(id=i, file_name=name + '.jpg', height=h, width=w))
+        annotations.append(
+            dict(image_id=i, file_name=name + '.png', segments_info=segments))
+    with open(osp.join(root, 'annotations/panoptic_train2017.json'), 'w') as f:
+        json.dump(dict(images=images, annotations=annotations,
+                       categories=categories), f)
+    return root
+
+
+def cpu_config(path, model_name, work_dir, train_root, val_root,
+               iters=2, batch_size=2, crop_size=None):
+    """Load a real config and make it run here: tiny CLIP with random
+    weights, the given data roots, no AMP (CPU), few iterations, no
+    workers, text cache in the work dir."""
+    cfg = Config.fromfile(path)
+    model = cfg.model
+    for part in (model.backbone, model.text_encoder):
+        part.model_name = model_name
+        part.pretrained = None
+    model.text_encoder.cache_dir = osp.join(work_dir, 'text_cache')
+    if model.decode_head.get('num_heads'):
+        model.decode_head.num_heads = 2
+    if model.decode_head.get('width'):
+        model.decode_head.width = 16
+    model.test_cfg.clip_short_side = 32
+    cfg.work_dir = work_dir
+    cfg.optim_wrapper.type = 'OptimWrapper'  # AMP needs a GPU
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters
+    cfg.param_scheduler[0].T_max = iters
+    cfg.param_scheduler[0].end = iters
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.logger.interval = 1
+    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    for loader in (cfg.train_dataloader, cfg.val_dataloader,
+                   cfg.test_dataloader):
+        loader.num_workers = 0
+        loader.persistent_workers = False
+    cfg.train_dataloader.batch_size = batch_size
+    cfg.train_dataloader.dataset.data_root = train_root
+    if crop_size is not None:
+        for step in cfg.train_dataloader.dataset.pipeline:
+            for key in ('crop_size', 'size', 'scale'):
+                if key in step and step['type'] != 'RandomChoiceResize':
+                    step[key] = crop_size
+            if step['type'] == 'RandomChoiceResize':
+                step['scales'] = [crop_size[0]]
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        loader.dataset.data_root = val_root
+    return cfg

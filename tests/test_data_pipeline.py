@@ -1,0 +1,105 @@
+"""GT masks as training targets, packing and batching."""
+import numpy as np
+import pytest
+import torch
+from mmdet.structures.mask import BitmapMasks
+from mmengine.structures import InstanceData, PixelData
+from mmseg.structures import SegDataSample
+
+from mmseg_maskclippp.datasets.transforms import (GenerateGTMasks,
+                                                  PackMaskCLIPInputs)
+from mmseg_maskclippp.models import MaskCLIPDataPreProcessor
+from mmseg_maskclippp.models.data_preprocessor import CLIP_MEAN_RGB
+
+
+def test_semantic_masks_one_per_class_present():
+    seg = np.array([[3, 3, 255], [0, 3, 0]], dtype=np.uint8)
+    out = GenerateGTMasks()(dict(gt_seg_map=seg))
+    assert out['gt_mask_labels'].tolist() == [0, 3]
+    assert out['gt_masks'].dtype == bool
+    assert out['gt_masks'][0].tolist() == [[False, False, False],
+                                          [True, False, True]]
+    assert out['gt_masks'][1].tolist() == [[True, True, False],
+                                          [False, True, False]]
+
+
+def test_crop_without_labels_gives_zero_masks():
+    out = GenerateGTMasks()(dict(gt_seg_map=np.full((4, 5), 255, np.uint8)))
+    assert out['gt_masks'].shape == (0, 4, 5)
+    assert out['gt_mask_labels'].shape == (0, )
+
+
+def test_semantic_label_outside_vocabulary_names_the_file():
+    seg = np.array([[171]], dtype=np.uint8)
+    with pytest.raises(ValueError, match='a.png: label 171'):
+        GenerateGTMasks(num_classes=171)(
+            dict(gt_seg_map=seg, seg_map_path='a.png'))
+
+
+def test_panoptic_masks_skip_crowd_segments():
+    masks = np.zeros((3, 4, 4), np.uint8)
+    masks[0, :2], masks[1, 2:], masks[2, :, :1] = 1, 1, 1
+    out = GenerateGTMasks(source='panoptic')(
+        dict(
+            gt_masks=BitmapMasks(masks, 4, 4),
+            gt_bboxes_labels=np.array([5, 80, 5]),
+            gt_ignore_flags=np.array([False, False, True])))
+    assert out['gt_mask_labels'].tolist() == [5, 80]
+    assert np.array_equal(out['gt_masks'], masks[:2].astype(bool))
+
+
+def test_missing_annotations_say_what_to_add():
+    with pytest.raises(KeyError, match='LoadAnnotations'):
+        GenerateGTMasks()(dict())
+    with pytest.raises(KeyError, match='LoadPanopticAnnotations'):
+        GenerateGTMasks(source='panoptic')(dict())
+
+
+def test_pack_puts_masks_in_gt_instances():
+    seg = np.array([[1, 2], [2, 2]], dtype=np.uint8)
+    results = GenerateGTMasks()(
+        dict(img=np.zeros((2, 2, 3), np.uint8), gt_seg_map=seg,
+             img_shape=(2, 2), ori_shape=(2, 2)))
+    packed = PackMaskCLIPInputs()(results)
+    sample = packed['data_samples']
+    assert sample.gt_instances.labels.tolist() == [1, 2]
+    assert sample.gt_instances.masks.dtype == torch.bool
+    assert sample.gt_sem_seg.data.shape == (1, 2, 2)
+    assert packed['inputs'].shape == (3, 2, 2)
+
+
+def sample(h, w, labels):
+    s = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w)))
+    seg = torch.zeros(1, h, w, dtype=torch.long)
+    s.gt_sem_seg = PixelData(data=seg)
+    s.gt_instances = InstanceData(
+        masks=torch.ones(len(labels), h, w, dtype=torch.bool),
+        labels=torch.tensor(labels, dtype=torch.long))
+    return s
+
+
+def test_preprocessor_pads_images_masks_and_maps():
+    pre = MaskCLIPDataPreProcessor(size_divisor=32)
+    bgr = torch.zeros(3, 40, 20, dtype=torch.uint8)
+    bgr[0] = 10  # blue channel in BGR order
+    data = dict(inputs=[bgr, torch.zeros(3, 20, 33, dtype=torch.uint8)],
+                data_samples=[sample(40, 20, [1, 2]), sample(20, 33, [])])
+    out = pre(data, training=True)
+    x = out['inputs']
+    assert x.shape == (2, 3, 64, 64)
+    assert x[0, 2, 0, 0] == 10 and x[0, 0, 0, 0] == 0  # BGR -> RGB
+    # padding is CLIP's mean colour (0 after CLIP normalisation)
+    assert torch.allclose(x[0, :, 63, 63], torch.tensor(CLIP_MEAN_RGB))
+    s0, s1 = out['data_samples']
+    assert s0.gt_instances.masks.shape == (2, 64, 64)
+    assert s0.gt_instances.masks[:, :40, :20].all()
+    assert not s0.gt_instances.masks[:, 40:].any()
+    assert s1.gt_instances.masks.shape == (0, 64, 64)
+    assert s0.gt_sem_seg.data[0, 63, 63] == 255
+    assert s0.padding_size == (0, 44, 0, 24)
+
+
+def test_preprocessor_rejects_bad_images():
+    pre = MaskCLIPDataPreProcessor()
+    with pytest.raises(ValueError, match=r'image 0 .* \(1, 4, 4\)'):
+        pre(dict(inputs=[torch.zeros(1, 4, 4)]))

@@ -1,0 +1,134 @@
+"""PSM heads (consistency alignment) and the reweighted loss."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmseg_maskclippp.models.decode_heads import (LinearMaskEmbeddingPSM,
+                                                  LinearPSM,
+                                                  LinearTextEmbeddingPSM,
+                                                  MeanTemplatePSM,
+                                                  PseudoTextPSM)
+from mmseg_maskclippp.models.losses import (ReweightedCrossEntropyLoss,
+                                            mask_loss_weights)
+
+D, T = 16, 3
+
+
+@pytest.fixture
+def inputs():
+    g = torch.Generator().manual_seed(0)
+    masks = F.normalize(torch.randn(5, D, generator=g), dim=-1)
+    text = F.normalize(torch.randn(4, T, D, generator=g), dim=-1)
+    corrs = torch.einsum('nd,ktd->nkt', masks, text)
+    patches = torch.randn(2, D, 3, 3, generator=g)
+    return dict(corrs=corrs, mask_embeds=masks, text_embeds=text,
+                num_masks=[3, 2], patch_embeds=patches, logit_scale=50.0)
+
+
+def test_linear_psm_acts_on_the_template_axis_only(inputs):
+    psm = LinearPSM(D, T, width=8)
+    out = psm(**inputs)
+    assert out.shape == (5, 4)
+    # an affine map of each (mask, class) template vector, nothing else
+    w = psm.reduce.weight @ psm.expand.weight
+    b = psm.reduce.weight @ psm.expand.bias + psm.reduce.bias
+    expected = (inputs['corrs'] * 50.0) @ w[0] + b
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_linear_psm_started_as_the_template_mean(inputs):
+    psm = LinearPSM(D, T, width=8, init_as_mean=True)
+    assert torch.allclose(psm(**inputs), MeanTemplatePSM(D, T)(**inputs),
+                          atol=1e-4)
+
+
+def test_linear_psm_checks_template_count(inputs):
+    with pytest.raises(ValueError, match='4 templates'):
+        LinearPSM(D, 4)(**inputs)
+
+
+def test_mean_template_psm_is_plain_clip(inputs):
+    out = MeanTemplatePSM(D, T)(**inputs)
+    assert torch.allclose(out, inputs['corrs'].mean(-1) * 50.0)
+
+
+@pytest.mark.parametrize('cls', [LinearMaskEmbeddingPSM,
+                                 LinearTextEmbeddingPSM])
+def test_embedding_updates_start_as_clip(cls, inputs):
+    psm = cls(D, T)
+    text = F.normalize(inputs['text_embeds'].mean(1), dim=-1)
+    expected = 50.0 * inputs['mask_embeds'] @ text.t()
+    assert torch.allclose(psm(**inputs), expected, atol=1e-5)
+
+
+def test_pseudo_text_psm_by_hand(inputs):
+    psm = PseudoTextPSM(D, T, num_heads=2).eval()
+    out = psm(**inputs)
+    assert out.shape == (5, 4)
+    patches = F.normalize(
+        inputs['patch_embeds'].flatten(2).transpose(1, 2), dim=-1)
+    patches = psm.patch_proj(patches)
+    text = F.normalize(inputs['text_embeds'].mean(1), dim=-1)
+    for b, rows in ((0, slice(0, 3)), (1, slice(3, 5))):
+        attended = psm.attention(text[None], patches[b:b + 1],
+                                 patches[b:b + 1])[0][0]
+        pseudo = psm.norm(text + attended)
+        assert torch.allclose(out[rows], inputs['mask_embeds'][rows] @ pseudo.t(),
+                              atol=1e-5)
+    # without the residual E_t the logits change (paper Table 1 ablation)
+    ablation = PseudoTextPSM(D, T, num_heads=2, text_residual=False).eval()
+    ablation.load_state_dict(psm.state_dict())
+    assert not torch.allclose(ablation(**inputs), out)
+
+
+def test_pseudo_text_psm_needs_patches(inputs):
+    inputs['patch_embeds'] = None
+    with pytest.raises(ValueError, match='patch_embeds'):
+        PseudoTextPSM(D, T, num_heads=2)(**inputs)
+
+
+# ---------------------------------------------------------------------------
+def test_loss_weights_by_hand():
+    # image 0: classes {1: 2 masks, 4: 1 mask}; image 2: {1: 1 mask};
+    # image 1 has no mask, so B' = 2
+    labels = torch.tensor([1, 4, 1, 1])
+    img_idx = torch.tensor([0, 0, 0, 2])
+    w = mask_loss_weights(labels, img_idx)
+    expected = torch.tensor([1 / (2 * 2 * 2), 1 / (2 * 2 * 1),
+                             1 / (2 * 2 * 2), 1 / (2 * 1 * 1)])
+    assert torch.allclose(w, expected)
+    assert torch.isclose(w.sum(), torch.tensor(1.0))
+    plain = mask_loss_weights(labels, img_idx, balance_classes=False)
+    assert torch.allclose(plain, torch.tensor([1 / 6, 1 / 6, 1 / 6, 1 / 2]))
+
+
+def test_loss_is_weighted_cross_entropy():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(4, 5, generator=g)
+    labels = torch.tensor([1, 4, 1, 1])
+    img_idx = torch.tensor([0, 0, 0, 2])
+    loss = ReweightedCrossEntropyLoss()(logits, labels, img_idx)
+    ce = F.cross_entropy(logits, labels, reduction='none')
+    expected = (mask_loss_weights(labels, img_idx) * ce).sum()
+    assert torch.isclose(loss, expected)
+
+
+def test_loss_drops_vanished_masks_when_asked():
+    logits = torch.randn(3, 2, requires_grad=True)
+    labels = torch.tensor([0, 1, 1])
+    img_idx = torch.tensor([0, 0, 1])
+    areas = torch.tensor([2.0, 0.0, 1.0])
+    loss = ReweightedCrossEntropyLoss(ignore_empty_masks=True)(
+        logits, labels, img_idx, areas)
+    kept = ReweightedCrossEntropyLoss()(logits[[0, 2]], labels[[0, 2]],
+                                        img_idx[[0, 2]])
+    assert torch.isclose(loss, kept)
+    none = ReweightedCrossEntropyLoss(ignore_empty_masks=True)(
+        logits, labels, img_idx, torch.zeros(3))
+    assert none.item() == 0 and none.requires_grad
+
+
+def test_loss_rejects_labels_outside_the_vocabulary():
+    with pytest.raises(ValueError, match=r'\[0, 2\)'):
+        ReweightedCrossEntropyLoss()(
+            torch.randn(1, 2), torch.tensor([2]), torch.tensor([0]))

@@ -1,0 +1,190 @@
+"""The MaskCLIPpp segmentor: training step, mask classification API,
+vocabulary changes and inference outputs."""
+import pytest
+import torch
+from mmengine.structures import InstanceData, PixelData
+from mmseg.structures import SegDataSample
+
+from conftest import make_segmentor
+from mmseg_maskclippp import Vocabulary
+
+
+def batch(model, labels_per_image=((0, 1, 2), (3, )), size=(64, 64),
+          seed=0):
+    """A preprocessed training batch of images split into label stripes."""
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for labels in labels_per_image:
+        h, w = size
+        seg = torch.full((1, h, w), 255, dtype=torch.long)
+        for i, label in enumerate(labels):
+            seg[:, :, i * w // len(labels):(i + 1) * w // len(labels)] = label
+        s = SegDataSample(metainfo=dict(img_shape=size, ori_shape=size))
+        s.gt_sem_seg = PixelData(data=seg)
+        present = torch.tensor(sorted(set(labels)), dtype=torch.long)
+        s.gt_instances = InstanceData(
+            masks=seg[0][None] == present[:, None, None], labels=present)
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=g,
+                                    dtype=torch.uint8))
+        samples.append(s)
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples),
+                                   True)
+
+
+def test_synonym_max_is_a_max_over_each_class_synonyms():
+    model = make_segmentor('test-vit')
+    vocab = Vocabulary(['a,b,c', 'd', 'e,f'])
+    logits = torch.randn(7, 6)
+    out = model._synonym_max(logits, vocab)
+    expected = torch.stack([
+        logits[:, 0:3].max(1).values, logits[:, 3], logits[:, 4:6].max(1).values
+    ], 1)
+    assert torch.equal(out, expected)
+
+
+def test_zero_mask_batch_gives_zero_loss_and_grads_everywhere():
+    model = make_segmentor('test-convnext',
+                           decode_head=dict(type='PseudoTextPSM',
+                                            num_heads=2))
+    data = batch(model, labels_per_image=((), ()))
+    losses = model(**data, mode='loss')
+    loss = sum(losses.values())
+    assert loss.item() == 0
+    loss.backward()
+    trainable = [(n, p) for n, p in model.named_parameters()
+                 if p.requires_grad]
+    assert trainable
+    for name, param in trainable:
+        assert param.grad is not None, name
+        assert torch.count_nonzero(param.grad) == 0, name
+
+
+def test_training_step_uses_gt_masks_and_labels(monkeypatch):
+    model = make_segmentor('test-vit')
+    data = batch(model)
+    seen = {}
+    original = model.loss_fn.forward
+
+    def spy(logits, labels, img_idx, areas=None):
+        seen.update(logits=logits, labels=labels, img_idx=img_idx)
+        return original(logits, labels, img_idx, areas)
+
+    monkeypatch.setattr(model.loss_fn, 'forward', spy)
+    model(**data, mode='loss')
+    assert seen['labels'].tolist() == [0, 1, 2, 3]
+    assert seen['img_idx'].tolist() == [0, 0, 0, 1]
+    assert seen['logits'].shape == (4, 4)  # N masks x K training classes
+
+
+def test_missing_gt_masks_say_which_transforms_to_add():
+    model = make_segmentor('test-vit')
+    data = batch(model)
+    del data['data_samples'][0].gt_instances
+    with pytest.raises(KeyError, match='GenerateGTMasks'):
+        model(**data, mode='loss')
+
+
+def test_classify_masks_api(family):
+    torch.manual_seed(0)
+    model = make_segmentor(family, test_cfg=dict(clip_short_side=32)).eval()
+    images = torch.rand(2, 3, 48, 80) * 255
+    masks = [torch.rand(3, 48, 80), torch.zeros(0, 48, 80)]
+    logits = model.classify_masks(images, masks)
+    assert [tuple(lg.shape) for lg in logits] == [(3, 4), (0, 4)]
+    assert torch.isfinite(logits[0]).all()
+    # the same as classifying by hand at CLIP's test size (short side 32)
+    small = torch.nn.functional.interpolate(images[:1], size=(32, 53),
+                                            mode='bilinear')
+    small_masks = torch.nn.functional.interpolate(
+        masks[0][None], size=(32, 53), mode='bilinear')[0]
+    again = model._classify([small[0]], [small_masks])
+    model.test_cfg['clip_short_side'] = None
+    assert torch.allclose(model._classify([small[0]], [small_masks])[0],
+                          again[0])
+    assert torch.allclose(again[0], logits[0], atol=1e-4)
+
+
+def test_classify_masks_rejects_bad_inputs():
+    model = make_segmentor('test-vit').eval()
+    with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
+        model.classify_masks(torch.zeros(3, 32, 32), [torch.zeros(1, 32, 32)])
+    with pytest.raises(ValueError, match='masks for 1 images and 2'):
+        model.classify_masks(torch.zeros(2, 3, 32, 32),
+                             [torch.zeros(1, 32, 32)])
+    with pytest.raises(ValueError, match=r'expected \(Q, 32, 32\)'):
+        model.classify_masks(torch.zeros(1, 3, 32, 32),
+                             [torch.zeros(1, 16, 16)])
+
+
+def test_set_vocabulary_changes_classes_and_seen_flags():
+    model = make_segmentor('test-vit').eval()
+    images = torch.rand(1, 3, 32, 32) * 255
+    masks = [torch.ones(2, 32, 32)]
+    assert model.classify_masks(images, masks)[0].shape == (2, 4)
+    model.set_vocabulary(['purple', 'azure,sky blue', 'red'])
+    assert model.classify_masks(images, masks)[0].shape == (2, 3)
+    assert model.seen_classes.tolist() == [False, True, True]
+    with pytest.raises(ValueError, match='empty'):
+        model.set_vocabulary(['ok', ' '])
+
+
+def test_predict_semantic_panoptic_and_instance():
+    model = make_segmentor(
+        'test-vit',
+        test_cfg=dict(
+            tasks=('semantic', 'panoptic', 'instance'),
+            thing_classes=['red', 'grey'],
+            object_mask_threshold=0.0,
+            overlap_threshold=0.0)).eval()
+    data = batch(model, labels_per_image=((0, 1), (2, 3)), size=(32, 48))
+    for s in data['data_samples']:
+        s.set_metainfo(dict(ori_shape=(64, 96)))
+    out = model(**data, mode='predict')
+    for s in out:
+        assert s.pred_sem_seg.data.shape == (1, 64, 96)
+        assert s.seg_logits.data.shape == (4, 64, 96)
+        pan = s.pred_panoptic_seg.sem_seg
+        assert pan.shape == (1, 64, 96)
+        labels = set((pan % 1000).unique().tolist())
+        assert labels <= {0, 1, 2, 3, 4}  # 4 = unassigned
+        inst = s.pred_instances
+        assert inst.masks.shape[1:] == (64, 96)
+        assert set(inst.labels.tolist()) <= {0, 3}  # things only
+        assert inst.bboxes.shape == (len(inst), 4)
+        assert len(s.pred_mask_labels.pred) == 2  # GT oracle: 2 masks
+    assert out[0].pred_mask_labels.gt.tolist() == [0, 1]
+
+
+def test_predict_semantic_map_follows_the_classified_masks(monkeypatch):
+    model = make_segmentor('test-vit').eval()
+    data = batch(model, labels_per_image=((0, 1, 2, 3), ), size=(32, 64))
+
+    def perfect(images, masks):
+        # the oracle proposes masks of classes 0..3 in order: classify
+        # mask q as class 3 - q
+        return [torch.eye(4).flip(0) * 10 for _ in masks]
+
+    monkeypatch.setattr(model, '_classify', perfect)
+    out = model(**data, mode='predict')[0]
+    stripes = out.pred_sem_seg.data[0, 0, ::16].tolist()
+    assert stripes == [3, 2, 1, 0]
+
+
+def test_inference_needs_a_mask_generator():
+    model = make_segmentor('test-vit', mask_generator=None).eval()
+    data = batch(model)
+    with pytest.raises(RuntimeError, match='mask_generator'):
+        model(**data, mode='predict')
+
+
+def test_text_and_visual_embeddings_must_share_a_space():
+    from mmseg_maskclippp.registry import MODELS
+    with pytest.raises(ValueError, match='dimensions'):
+        MODELS.build(
+            dict(
+                type='MaskCLIPpp',
+                backbone=dict(type='OpenCLIPVisual', model_name='test-vit'),
+                text_encoder=dict(type='OpenCLIPTextClassifier',
+                                  model_name='test-vit-wide', cache_dir=None),
+                decode_head=dict(type='MeanTemplatePSM'),
+                train_vocabulary=['a']))
