@@ -1,0 +1,52 @@
+"""Fine-tune MaskCLIP++ with a config (the same as ``mim train mmseg``).
+
+    python tools/train.py configs/maskclippp_convnext_b_coco-stuff.py
+    bash tools/dist_train.sh configs/maskclippp_convnext_b_coco-stuff.py 2
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Fine-tune MaskCLIP++')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='logs and checkpoints go here')
+    parser.add_argument(
+        '--resume', action='store_true',
+        help='resume from the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='mixed precision (the paper configs already use it)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config entries, e.g. train_dataloader.batch_size=2')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    cfg.resume = args.resume or cfg.get('resume', False)
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
