@@ -181,10 +181,13 @@ def test_m2f_checkpoint_round_trip(m2f_and_checkpoint):
     loaded.train()
     assert not loaded.detector.training
     assert not loaded.detector.backbone.training
-    before = {k: v.clone() for k, v in loaded.state_dict().items()}
+    before = {k: v.clone() for k, v in loaded.detector.state_dict().items()}
+    assert len(before) > 100
+    assert loaded.state_dict() == {}  # not part of a segmentor checkpoint
     loaded.init_weights()
     assert all(
-        torch.equal(before[k], v) for k, v in loaded.state_dict().items())
+        torch.equal(before[k], v)
+        for k, v in loaded.detector.state_dict().items())
 
 
 def test_m2f_checkpoint_errors(m2f_and_checkpoint, tmp_path):
@@ -210,10 +213,8 @@ def test_m2f_vocabulary():
         tiny_m2f(vocabulary='voc20')
 
 
-def test_m2f_in_segmentor_init_weights_keeps_detector():
-    """mmengine's Runner calls init_weights on the whole segmentor."""
-    torch.manual_seed(0)
-    seg = make_segmentor(
+def m2f_segmentor():
+    return make_segmentor(
         'test-convnext',
         mask_generator=dict(
             type='Mask2FormerGenerator',
@@ -224,6 +225,14 @@ def test_m2f_in_segmentor_init_weights_keeps_detector():
             max_long_side=96),
         test_vocabulary=['person', 'sky', 'tree'],
         ensemble=dict(gamma=0.5))
+
+
+def test_m2f_in_segmentor_keeps_its_weights():
+    """mmengine's Runner calls init_weights on the whole segmentor and
+    loads MaskCLIP++ checkpoints, which hold no generator weights."""
+    from mmengine.runner.checkpoint import load_state_dict
+    torch.manual_seed(0)
+    seg = m2f_segmentor()
     detector = seg.mask_generator.detector
     before = {k: v.clone() for k, v in detector.state_dict().items()}
     seg.init_weights()
@@ -231,10 +240,21 @@ def test_m2f_in_segmentor_init_weights_keeps_detector():
         torch.equal(before[k], v) for k, v in detector.state_dict().items())
     seg.train()
     assert not detector.training
+    state = seg.state_dict()
+    assert any(k.startswith('backbone.') for k in state)
+    assert not any(k.startswith('mask_generator.') for k in state)
+    torch.manual_seed(1)
+    other = m2f_segmentor()
+    other.load_state_dict(state, strict=True)
+    load_state_dict(other, state, strict=True)
+    for k, v in other.state_dict().items():
+        assert torch.equal(v, state[k])
+    theirs = other.mask_generator.detector.state_dict()
+    assert not all(torch.equal(before[k], v) for k, v in theirs.items())
     # end to end: Mask2Former masks classified by CLIP, with Eq. 4
     assert seg.ensemble.matched.tolist() == [True, True, True]
     inputs = torch.rand(1, 3, 64, 64) * 255
-    result = seg.predict(inputs)[0]
+    result = seg.eval().predict(inputs)[0]
     assert result.seg_logits.data.shape == (3, 64, 64)
     assert torch.isfinite(result.seg_logits.data).all()
 

@@ -43,6 +43,17 @@ def generator_input_size(size: Tuple[int, int], short_side: int,
     return new_h, new_w
 
 
+def _leave_out_detector(module, state_dict, prefix, local_metadata):
+    for key in [k for k in state_dict if k.startswith(prefix + 'detector.')]:
+        del state_dict[key]
+
+
+def _keep_detector(module, state_dict, prefix, *args):
+    for key, value in module.detector.state_dict(prefix=prefix +
+                                                 'detector.').items():
+        state_dict.setdefault(key, value)
+
+
 @MODELS.register_module()
 class Mask2FormerGenerator(BaseMaskGenerator):
     """Query masks and class logits of a frozen mmdet Mask2Former.
@@ -62,6 +73,11 @@ class Mask2FormerGenerator(BaseMaskGenerator):
             (``Config.merge_from_dict``), e.g.
             ``{'model.panoptic_head.num_queries': 10}``.
         strict: require the checkpoint to hold exactly the model's weights.
+
+    The detector's weights come from its own checkpoint only: as in the
+    official implementation they are left out of the segmentor's
+    ``state_dict``, and loading a segmentor checkpoint keeps them (so a
+    MaskCLIP++ checkpoint loads strictly whatever the generator).
 
     Images are resized bilinearly to the detector input size, normalised
     with the mean, std and channel order of the detector's
@@ -115,6 +131,8 @@ class Mask2FormerGenerator(BaseMaskGenerator):
                     'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1') from e
         self.detector.requires_grad_(False)
         self.detector.eval()
+        self.register_state_dict_post_hook(_leave_out_detector)
+        self.register_load_state_dict_pre_hook(_keep_detector)
 
     def _set_normalization(self, preprocessor: dict, config: str) -> None:
         """Mean, std, channel order and padding of mmdet's
