@@ -1,6 +1,6 @@
 """The "ideal mask generator" of the paper (Fig. 1a): the test image's own
 ground-truth masks."""
-from typing import List, Sequence
+from typing import List
 
 import torch
 import torch.nn.functional as F
