@@ -5,7 +5,6 @@ an mmdet checkpoint; only its backbone and panoptic head run. It sees the
 image at its own input size and normalisation, independent of CLIP's.
 """
 import copy
-import pickle
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -118,17 +117,8 @@ class Mask2FormerGenerator(BaseMaskGenerator):
         self.short_side = short_side
         self.max_long_side = max_long_side
         if checkpoint is not None:
-            try:
-                load_checkpoint(
-                    self.detector,
-                    checkpoint,
-                    map_location='cpu',
-                    strict=strict)
-            except pickle.UnpicklingError as e:
-                raise RuntimeError(
-                    f'{checkpoint}: torch.load refused the checkpoint ({e}); '
-                    'if you trust the file, set '
-                    'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1') from e
+            load_checkpoint(
+                self.detector, checkpoint, map_location='cpu', strict=strict)
         self.detector.requires_grad_(False)
         self.detector.eval()
         self.register_state_dict_post_hook(_leave_out_detector)

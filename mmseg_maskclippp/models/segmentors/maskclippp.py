@@ -404,9 +404,9 @@ class MaskCLIPpp(BaseSegmentor):
     def _to_original(self, masks: Tensor, meta: dict) -> Tensor:
         """Masks at the pipeline size -> the original image (flip undone)."""
         if meta.get('flip'):
-            dims = (2, ) if meta.get('flip_direction',
-                                     'horizontal') == 'horizontal' else (1, )
-            masks = masks.flip(dims=dims)
+            dims = dict(horizontal=(2, ), vertical=(1, ), diagonal=(1, 2))
+            masks = masks.flip(
+                dims=dims[meta.get('flip_direction', 'horizontal')])
         size = tuple(meta['ori_shape'][:2])
         if tuple(masks.shape[-2:]) != size and len(masks):
             masks = F.interpolate(masks[None], size=size, mode='bilinear',
