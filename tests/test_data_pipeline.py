@@ -18,9 +18,9 @@ def test_semantic_masks_one_per_class_present():
     assert out['gt_mask_labels'].tolist() == [0, 3]
     assert out['gt_masks'].dtype == bool
     assert out['gt_masks'][0].tolist() == [[False, False, False],
-                                          [True, False, True]]
+                                           [True, False, True]]
     assert out['gt_masks'][1].tolist() == [[True, True, False],
-                                          [False, True, False]]
+                                           [False, True, False]]
 
 
 def test_crop_without_labels_gives_zero_masks():
@@ -36,23 +36,59 @@ def test_semantic_label_outside_vocabulary_names_the_file():
             dict(gt_seg_map=seg, seg_map_path='a.png'))
 
 
-def test_panoptic_masks_skip_crowd_segments():
+def test_panoptic_masks_are_non_crowd_things_then_stuff_classes():
     masks = np.zeros((3, 4, 4), np.uint8)
     masks[0, :2], masks[1, 2:], masks[2, :, :1] = 1, 1, 1
-    out = GenerateGTMasks(source='panoptic')(
+    seg = np.full((4, 4), 255, np.uint8)
+    seg[:, 3], seg[0, 2], seg[3, 1] = 90, 100, 5  # stuff 90, 100; a thing
+    out = GenerateGTMasks(source='panoptic', num_things=80)(
         dict(
             gt_masks=BitmapMasks(masks, 4, 4),
-            gt_bboxes_labels=np.array([5, 80, 5]),
-            gt_ignore_flags=np.array([False, False, True])))
-    assert out['gt_mask_labels'].tolist() == [5, 80]
-    assert np.array_equal(out['gt_masks'], masks[:2].astype(bool))
+            gt_bboxes_labels=np.array([5, 70, 5]),
+            gt_ignore_flags=np.array([False, False, True]),
+            gt_seg_map=seg))
+    assert out['gt_mask_labels'].tolist() == [5, 70, 90, 100]
+    assert np.array_equal(out['gt_masks'][:2], masks[:2].astype(bool))
+    assert np.array_equal(out['gt_masks'][2], seg == 90)
+    assert np.array_equal(out['gt_masks'][3], seg == 100)
+
+
+def test_coco_panoptic_loads_without_panopticapi(tmp_path):
+    """A COCO panoptic image through the loader: two person instances, the
+    wall region, no crowd segment; segment ids that use all three PNG
+    channels decode as R + 256 G + 256^2 B."""
+    from mmdet.datasets import CocoPanopticDataset
+
+    from data_fixtures import write_coco_panoptic
+    from mmseg_maskclippp.datasets.transforms.panoptic_loading import rgb2id
+    root = write_coco_panoptic(str(tmp_path), num=1, size=(8, 16))
+    dataset = CocoPanopticDataset(
+        data_root=root,
+        ann_file='annotations/panoptic_train2017.json',
+        data_prefix=dict(img='train2017/',
+                         seg='annotations/panoptic_train2017/'),
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadCocoPanopticAnnotations', with_seg=True),
+            dict(type='GenerateGTMasks', source='panoptic', num_things=80,
+                 num_classes=133)
+        ])
+    out = dataset[0]
+    wall = CocoPanopticDataset.METAINFO['classes'].index('wall-other-merged')
+    assert out['gt_mask_labels'].tolist() == [0, 0, wall]
+    columns = [np.flatnonzero(m.any(0)).tolist() for m in out['gt_masks']]
+    assert columns == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    rgb = np.array([[[1, 2, 3], [0, 0, 0]]], np.uint8)
+    assert rgb2id(rgb).tolist() == [[1 + 2 * 256 + 3 * 65536, 0]]
 
 
 def test_missing_annotations_say_what_to_add():
     with pytest.raises(KeyError, match='LoadAnnotations'):
         GenerateGTMasks()(dict())
-    with pytest.raises(KeyError, match='LoadPanopticAnnotations'):
-        GenerateGTMasks(source='panoptic')(dict())
+    with pytest.raises(KeyError, match='LoadCocoPanopticAnnotations'):
+        GenerateGTMasks(source='panoptic', num_things=80)(dict())
+    with pytest.raises(ValueError, match='num_things'):
+        GenerateGTMasks(source='panoptic')
 
 
 def test_pack_puts_masks_in_gt_instances():

@@ -1,17 +1,18 @@
 # COCO panoptic 2017 (133 classes) for MaskCLIP++ fine-tuning: one GT mask
 # per non-crowd segment. Large-scale jitter as the official
 # ``coco_panoptic_lsj`` mapper: flip, resize to 0.1..2.0 x crop size, fixed
-# crop padded with grey 128. Loaded by mmdet's dataset and transforms.
+# crop padded with grey 128. mmdet's dataset and transforms; the annotation
+# loader is mmdet's without its panopticapi dependency.
 # Leaf configs set ``crop_size`` so that the CLIP feature map is 32 x 32.
 data_root = 'data/coco'
 crop_size = (1024, 1024)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
-        type='mmdet.LoadPanopticAnnotations',
+        type='LoadCocoPanopticAnnotations',
         with_bbox=True,
         with_mask=True,
-        with_seg=False),
+        with_seg=True),
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(
         type='mmdet.RandomResize',
@@ -26,7 +27,11 @@ train_pipeline = [
         recompute_bbox=True,
         allow_negative_crop=True),
     dict(type='mmdet.Pad', size=crop_size, pad_val=dict(img=128)),
-    dict(type='GenerateGTMasks', source='panoptic', num_classes=133),
+    dict(
+        type='GenerateGTMasks',
+        source='panoptic',
+        num_things=80,
+        num_classes=133),
     dict(type='PackMaskCLIPInputs'),
 ]
 train_dataloader = dict(

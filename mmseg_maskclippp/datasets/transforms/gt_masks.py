@@ -15,15 +15,18 @@ class GenerateGTMasks(BaseTransform):
     * ``source='semantic'``: one mask per class present in ``gt_seg_map``
       (COCO-Stuff style), ``ignore_index`` excluded, classes in increasing
       order;
-    * ``source='panoptic'``: one mask per non-crowd segment of mmdet's
-      ``LoadPanopticAnnotations`` output (``gt_masks`` with
-      ``gt_bboxes_labels`` and ``gt_ignore_flags``): instances for things,
-      one region per stuff class.
+    * ``source='panoptic'``: one mask per non-crowd segment of a COCO
+      panoptic image as ``LoadCocoPanopticAnnotations`` (or mmdet's
+      ``LoadPanopticAnnotations``) loads it with ``with_seg=True``: every
+      non-crowd thing instance from ``gt_masks`` (mmdet keeps only those
+      there), then one region per stuff class present in ``gt_seg_map``
+      (labels ``num_things`` and up, mmdet's things-first order).
 
     An image whose crop left no mask gets zero masks; that is not an error.
 
-    Required keys: ``gt_seg_map`` (semantic) or ``gt_masks``,
-    ``gt_bboxes_labels`` and optionally ``gt_ignore_flags`` (panoptic).
+    Required keys: ``gt_seg_map`` (semantic); ``gt_masks``,
+    ``gt_bboxes_labels``, ``gt_seg_map`` and optionally ``gt_ignore_flags``
+    (panoptic).
 
     Added keys: ``gt_masks`` (np.bool_ array, Q x H x W, replacing mmdet's
     BitmapMasks) and ``gt_mask_labels`` (np.int64, Q).
@@ -33,16 +36,24 @@ class GenerateGTMasks(BaseTransform):
         ignore_index: label of unlabelled pixels in ``gt_seg_map``.
         num_classes: if given, labels outside [0, num_classes) (other than
             ``ignore_index``) raise an error naming the image.
+        num_things: panoptic only, the number of thing classes (80 for COCO
+            panoptic); labels from here on are stuff.
     """
 
     def __init__(self,
                  source: str = 'semantic',
                  ignore_index: int = 255,
-                 num_classes: Optional[int] = None):
+                 num_classes: Optional[int] = None,
+                 num_things: Optional[int] = None):
         if source not in ('semantic', 'panoptic'):
             raise ValueError("source must be 'semantic' or 'panoptic', got "
                              f'{source!r}')
+        if source == 'panoptic' and num_things is None:
+            raise ValueError("GenerateGTMasks(source='panoptic') needs "
+                             'num_things (80 for COCO panoptic) to tell stuff '
+                             'labels in gt_seg_map from thing labels')
         self.source = source
+        self.num_things = num_things
         self.ignore_index = ignore_index
         self.num_classes = num_classes
 
@@ -69,18 +80,32 @@ class GenerateGTMasks(BaseTransform):
             self._check_labels(labels, results)
             masks = seg[None] == labels[:, None, None]
         else:
-            if 'gt_masks' not in results:
+            missing = [
+                k for k in ('gt_masks', 'gt_bboxes_labels', 'gt_seg_map')
+                if k not in results
+            ]
+            if missing:
                 raise KeyError(
-                    "GenerateGTMasks(source='panoptic') needs 'gt_masks'; put "
-                    "mmdet.LoadPanopticAnnotations before it")
+                    f"GenerateGTMasks(source='panoptic') needs {missing}; put "
+                    'LoadCocoPanopticAnnotations(with_seg=True) before it')
             gt_masks = results['gt_masks']
-            masks = gt_masks.to_ndarray() if hasattr(
+            things = gt_masks.to_ndarray() if hasattr(
                 gt_masks, 'to_ndarray') else np.asarray(gt_masks)
-            labels = np.asarray(results['gt_bboxes_labels'], dtype=np.int64)
+            thing_labels = np.asarray(
+                results['gt_bboxes_labels'], dtype=np.int64)
             crowd = np.asarray(
-                results.get('gt_ignore_flags', np.zeros(len(labels), bool)),
+                results.get('gt_ignore_flags',
+                            np.zeros(len(thing_labels), bool)),
                 dtype=bool)
-            masks, labels = masks[~crowd], labels[~crowd]
+            seg = results['gt_seg_map']
+            stuff_labels = np.unique(seg).astype(np.int64)
+            stuff_labels = stuff_labels[(stuff_labels >= self.num_things)
+                                        & (stuff_labels != self.ignore_index)]
+            stuff = seg[None] == stuff_labels[:, None, None]
+            masks = np.concatenate(
+                [things[~crowd].astype(bool),
+                 stuff.reshape(-1, *seg.shape)])
+            labels = np.concatenate([thing_labels[~crowd], stuff_labels])
             self._check_labels(labels, results)
         results['gt_masks'] = masks.astype(bool, copy=False)
         results['gt_mask_labels'] = labels
@@ -89,4 +114,5 @@ class GenerateGTMasks(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(source={self.source!r}, '
                 f'ignore_index={self.ignore_index}, '
-                f'num_classes={self.num_classes})')
+                f'num_classes={self.num_classes}, '
+                f'num_things={self.num_things})')
