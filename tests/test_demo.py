@@ -123,8 +123,7 @@ def test_legend_panel_lists_exactly_the_given_colours():
     for colour in colours:
         assert (panel == colour).all(1).sum() >= 4
     # an image too short for one column wraps into more columns
-    tall = legend_width(names, 400)
-    assert legend_width(names, 12) > legend_width(names, 60) >= tall
+    assert legend_width(names, 12) == 3 * legend_width(names, 60)
     assert draw_legend(image, [], []) is image
 
 
@@ -302,7 +301,7 @@ def test_a_bad_input_exits_non_zero_from_the_shell(setup, tmp_path):
 def test_checkpoint_loads_strictly_into_a_model_without_pretrained_weights(
         setup):
     state = torch.load(setup['checkpoint'])['state_dict']
-    state['text_encoder.clip.logit_scale'] = torch.tensor(np.log(50.0))
+    state['text_encoder.clip.logit_scale'] = torch.tensor(float(np.log(50.0)))
     path = str(setup['root'] / 'scaled.pth')
     torch.save({'state_dict': state}, path)
     torch.manual_seed(1)  # other random weights before loading

@@ -37,9 +37,9 @@ def legend_entries(sample: SegDataSample,
 
     Semantic: the labels of ``pred_sem_seg``; panoptic: the labels of the
     segments of ``pred_panoptic_seg`` (mmdet's ``label + instance *
-    INSTANCE_OFFSET`` encoding, ``num_classes`` unassigned); instance: the labels of the
-    instances scoring above ``score_thr`` (as mmdet draws them), with the
-    area of their masks.
+    INSTANCE_OFFSET`` encoding, ``num_classes`` unassigned); instance: the
+    labels of the instances scoring above ``score_thr`` (as mmdet draws
+    them), with the area of their masks.
     """
     if task not in TASKS:
         raise ValueError(f'task must be one of {TASKS}, got {task!r}')
