@@ -244,7 +244,8 @@ def _bad_checkpoint(setup):
 
 @pytest.mark.parametrize('case', [
     'unreadable image', 'empty vocabulary', 'blank class', 'duplicate',
-    'bad checkpoint', 'ground-truth generator', 'ade847'
+    'bad checkpoint', 'ground-truth generator', 'unknown generator',
+    'ade847', 'folder without images', 'two outputs of one name'
 ])
 def test_bad_input_exits_with_a_message_and_writes_nothing(
         setup, tmp_path, case):
@@ -270,6 +271,14 @@ def test_bad_input_exits_with_a_message_and_writes_nothing(
             'unexpected keys \\(1\\): decode_head.surplus'
     elif case == 'ground-truth generator':
         extra, message = [], 'GTMaskGenerator.*felzenszwalb'
+    elif case == 'unknown generator':
+        extra, message = ['--generator', 'sam'], "'sam' .*felzenszwalb"
+    elif case == 'folder without images':
+        (tmp_path / 'empty').mkdir()
+        inputs, message = [str(tmp_path / 'empty')], 'empty: no images'
+    elif case == 'two outputs of one name':
+        inputs += [osp.join(setup['images'], 'a.png')]
+        message = 'would both be written as a.png'
     else:
         extra += ['--vocabulary', 'ade847']
         message = 'ADE20K-full .* not shipped'

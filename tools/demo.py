@@ -27,6 +27,10 @@ import torch
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
+from mmseg_maskclippp.apis import (PredictionVisualizer, build_test_pipeline,
+                                   inference_segmentor, init_segmentor,
+                                   load_generator_config, parse_vocabulary)
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GENERATOR_DIR = osp.join(ROOT, 'configs', '_base_', 'generators')
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
@@ -130,12 +134,6 @@ def write_label_maps(sample, task: str, num_classes: int,
 
 
 def run(args) -> List[dict]:
-    from mmseg_maskclippp.apis import (PredictionVisualizer,
-                                       build_test_pipeline,
-                                       inference_segmentor, init_segmentor,
-                                       load_generator_config,
-                                       parse_vocabulary)
-
     vocabulary = parse_vocabulary(args.classes, args.vocabulary) \
         if args.classes is not None or args.vocabulary is not None else None
     if not 0 <= args.opacity <= 1:
