@@ -10,6 +10,8 @@ skipped). Ids must be consecutive from the first one; they only document
 the order. Built-in vocabularies live in ``mmseg_maskclippp/vocabularies``
 and are named without the ``.txt`` suffix (``Vocabulary.builtin_names()``).
 """
+import colorsys
+import hashlib
 import os
 import os.path as osp
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
@@ -135,6 +137,9 @@ class Vocabulary:
     def from_string(cls, text: str) -> 'Vocabulary':
         """Parse ``'sky,clouds|tree|red car'``: classes separated by ``|``,
         synonyms by ``,``."""
+        if not text.strip():
+            raise ValueError(f'the vocabulary {text!r} is empty: give class '
+                             'names separated by "|"')
         entries = text.split('|')
         for i, entry in enumerate(entries):
             if not entry.strip():
@@ -185,6 +190,22 @@ class Vocabulary:
     def names(self) -> List[str]:
         """Display name (first synonym) of every class."""
         return [synonyms[0] for synonyms in self.classes]
+
+    @property
+    def palette(self) -> List[Tuple[int, int, int]]:
+        """An RGB colour per class, a function of its display name only
+        (so a class keeps its colour when the vocabulary changes)."""
+        colours = []
+        for name in self.names:
+            digest = hashlib.md5(name.encode('utf-8')).digest()
+            hue = int.from_bytes(digest[:2], 'big') / 65536
+            saturation = 0.55 + 0.45 * digest[2] / 255
+            value = 0.7 + 0.3 * digest[3] / 255
+            colours.append(
+                tuple(
+                    int(round(c * 255))
+                    for c in colorsys.hsv_to_rgb(hue, saturation, value)))
+        return colours
 
     @property
     def num_synonyms(self) -> List[int]:

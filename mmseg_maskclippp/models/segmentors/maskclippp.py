@@ -15,10 +15,12 @@ Inference::
           --Eq. 4 with the generator's probabilities, void--> scores
     scores x masks --> semantic map / panoptic segments / instances
 """
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.structures import InstanceData, PixelData
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.structures import SegDataSample
@@ -181,6 +183,29 @@ class MaskCLIPpp(BaseSegmentor):
         self.ensemble = GeometricEnsemble(
             self.test_vocabulary, generator_vocab, self.gamma) \
             if generator_vocab is not None else None
+
+    @property
+    def dataset_meta(self) -> dict:
+        """``classes`` (display names of the test vocabulary) and
+        ``palette`` (:attr:`Vocabulary.palette`), as mmseg's inferencer and
+        visualisers read them; :meth:`set_vocabulary` changes both."""
+        return dict(
+            classes=tuple(self.test_vocabulary.names),
+            palette=self.test_vocabulary.palette)
+
+    @dataset_meta.setter
+    def dataset_meta(self, meta: dict) -> None:
+        """mmseg's ``init_model`` and ``MMSegInferencer`` assign the
+        checkpoint's dataset meta (the training set's classes, or
+        Cityscapes'); the predicted classes stay the test vocabulary."""
+        classes = tuple((meta or {}).get('classes') or ())
+        if classes != tuple(self.test_vocabulary.names):
+            print_log(
+                f'MaskCLIPpp predicts its test vocabulary '
+                f'({len(self.test_vocabulary)} classes from '
+                f'{self.test_vocabulary.source}), not the {len(classes)} '
+                'classes of the dataset_meta given; change the classes with '
+                'set_vocabulary()', logger='current', level=logging.WARNING)
 
     # ------------------------------------------------------------------
     # mask classification

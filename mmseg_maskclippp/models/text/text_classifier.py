@@ -97,9 +97,7 @@ class OpenCLIPTextClassifier(BaseModule):
         #: D, the size of the joint image-text embedding space
         self.embed_dim = open_clip.get_model_config(model_name)['embed_dim']
         self.tokenizer = open_clip.get_tokenizer(model_name)
-        #: min(exp(logit_scale), 100) of the pretrained CLIP, a constant
-        self.logit_scale = float(clip.logit_scale.detach().exp().clamp(
-            max=100))
+        self._read_logit_scale()
         for name, param in self.clip.named_parameters():
             param.requires_grad = finetune == 'attention' and (
                 name.endswith('positional_embedding')
@@ -107,7 +105,7 @@ class OpenCLIPTextClassifier(BaseModule):
         self._memory: Dict[Vocabulary, Tensor] = {}
         self._digest: Optional[str] = None
         self.register_load_state_dict_post_hook(
-            lambda module, keys: module._forget())
+            lambda module, keys: module._on_load())
 
     # ------------------------------------------------------------------
     @property
@@ -130,6 +128,17 @@ class OpenCLIPTextClassifier(BaseModule):
     def init_weights(self) -> None:
         """Weights come from open_clip; nothing to initialise."""
         self._is_init = True
+
+    def _read_logit_scale(self) -> None:
+        #: min(exp(logit_scale), 100) of the CLIP weights, a constant
+        self.logit_scale = float(self.clip.logit_scale.detach().exp().clamp(
+            max=100))
+
+    def _on_load(self) -> None:
+        """Loaded weights (a checkpoint of a model built without pretrained
+        weights) bring their own logit scale and embeddings."""
+        self._read_logit_scale()
+        self._forget()
 
     def _forget(self) -> None:
         self._memory.clear()
