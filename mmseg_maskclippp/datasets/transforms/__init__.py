@@ -1,4 +1,5 @@
 from .formatting import PackMaskCLIPInputs
 from .gt_masks import GenerateGTMasks
+from .loading import LoadUInt16Annotations
 
-__all__ = ['GenerateGTMasks', 'PackMaskCLIPInputs']
+__all__ = ['GenerateGTMasks', 'LoadUInt16Annotations', 'PackMaskCLIPInputs']
