@@ -249,3 +249,46 @@ def test_ade20k_panoptic_predictions_are_what_mmdet_reads(tmp_path):
         label, instance = segment % 1000, segment // 1000
         if label < 150:
             assert (instance > 0) == (names[label] in things)
+
+
+def test_benchmark_config_runs_with_every_test_entry_point(tmp_path):
+    """tools/test.py and ``mim test mmseg`` evaluate a checkpoint with a
+    benchmark config (tools/dist_test.sh starts tools/test.py through
+    mmengine's pytorch launcher, which needs CUDA devices)."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    from mmseg_maskclippp.registry import MODELS
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import test as test_tool
+    root = write_ade847(str(tmp_path / 'ade847'), num_classes=260)
+    cfg = Config.fromfile(osp.join(
+        BENCH_DIR, 'maskclippp_convnext_b_coco-stuff_gt-oracle_ade847.py'))
+    cfg = tiny(cfg, str(tmp_path / 'work'), root)
+    cfg.model.test_vocabulary = osp.join(root, 'ade847_vocabulary.txt')
+    # the tiny CLIPs are registered in this process only: child processes
+    # find them through the tests' sys.path entry
+    cfg.custom_imports.imports = ['tiny_models_registered', 'mmseg_maskclippp']
+    config = str(tmp_path / 'benchmark.py')
+    cfg.dump(config)
+    ckpt = str(tmp_path / 'ckpt.pth')
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()), ckpt)
+
+    metrics = test_tool.main([config, '--checkpoint', ckpt])
+    assert 'mIoU' in metrics and 'mMaskAcc' in metrics
+
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [osp.join(ROOT, 'tests'), ROOT,
+             os.environ.get('PYTHONPATH', '')]))
+    out = subprocess.run(
+        [osp.join(osp.dirname(sys.executable), 'mim'), 'test', 'mmseg',
+         config, '--checkpoint', ckpt],
+        capture_output=True, text=True, env=env, timeout=600)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-3000:]
+    assert 'mMaskAcc' in log and 'mIoU(U)' in log
