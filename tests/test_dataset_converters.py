@@ -53,7 +53,8 @@ def ade_release(tmp_path):
 
 def test_ade20k_847_converter(ade_release):
     root, maps = ade_release
-    ade20k_847.main([root, '--splits', 'validation', 'training'])
+    with pytest.warns(UserWarning, match='2 classes found'):
+        ade20k_847.main([root, '--splits', 'validation', 'training'])
     # classes present in both splits: values 2 and 260 (1 is val only)
     vocab = Vocabulary.from_file(osp.join(root, 'ade847_vocabulary.txt'))
     assert vocab.classes == (('person', 'individual', 'someone'),
