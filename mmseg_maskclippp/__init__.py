@@ -5,7 +5,7 @@ heads, losses, segmentor, mask generators, datasets, transforms, metrics) in
 mmseg's registries; configs do it with
 ``custom_imports = dict(imports=['mmseg_maskclippp'], allow_failed_imports=False)``.
 """
-from . import datasets, models, utils  # noqa: F401
+from . import datasets, evaluation, models, utils  # noqa: F401
 from .version import __version__
 from .vocabulary import Vocabulary
 

@@ -21,5 +21,9 @@ val_dataloader = dict(
             dict(type='PackSegInputs'),
         ]))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# mIoU with its seen / unseen split, and mask-classification accuracy
+val_evaluator = [
+    dict(type='OpenVocabIoUMetric', iou_metrics=['mIoU']),
+    dict(type='MaskAccuracyMetric'),
+]
 test_evaluator = val_evaluator

@@ -1,7 +1,9 @@
 from .formatting import PackMaskCLIPInputs
 from .gt_masks import GenerateGTMasks
+from .loading import LoadUInt16Annotations
 from .panoptic_loading import LoadCocoPanopticAnnotations
 
 __all__ = [
-    'GenerateGTMasks', 'PackMaskCLIPInputs', 'LoadCocoPanopticAnnotations'
+    'GenerateGTMasks', 'LoadCocoPanopticAnnotations', 'LoadUInt16Annotations',
+    'PackMaskCLIPInputs'
 ]

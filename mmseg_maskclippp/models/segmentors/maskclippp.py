@@ -394,6 +394,8 @@ class MaskCLIPpp(BaseSegmentor):
         ``pred_panoptic_seg`` and instances as ``pred_instances`` when
         ``test_cfg.tasks`` asks; with a GT-oracle generator also
         ``pred_mask_labels`` (predicted and GT class of every GT mask).
+        With a training vocabulary, the metainfo ``seen_classes`` (K bools)
+        gives the metrics their seen / unseen split.
 
         Masks are resized to the original size before they are combined,
         so the (K, H, W) scores exist once, at the evaluation size."""
@@ -411,6 +413,9 @@ class MaskCLIPpp(BaseSegmentor):
                     seg_logits=PixelData(data=semantic),
                     pred_sem_seg=PixelData(
                         data=semantic.argmax(0, keepdim=True))))
+            if self.train_vocabulary is not None:
+                sample.set_metainfo(
+                    dict(seen_classes=self.seen_classes.tolist()))
             if g.labels is not None:
                 sample.pred_mask_labels = InstanceData(
                     pred=lg.argmax(-1), gt=g.labels)

@@ -1,0 +1,7 @@
+# The model of configs/maskclippp_rn50x16_coco-panoptic.py
+# for its benchmark configs (tests/test_benchmark_configs.py checks
+# that the two agree).
+_base_ = [
+    '../../_base_/models/maskclippp_rn50x16.py', './test_runtime.py'
+]
+model = dict(train_vocabulary='coco_panoptic')

@@ -1,0 +1,13 @@
+# Paper Table 4 "ConvNeXt-B" setting on PC-459: ConvNeXt-B fine-tuned on
+# COCO panoptic, Swin-L Mask2Former (COCO panoptic) masks, gamma 0.1.
+_base_ = [
+    './_base_/maskclippp_convnext_b_coco-panoptic.py',
+    '../_base_/datasets/pc459.py',
+    '../_base_/generators/m2f_swin_l.py',
+]
+model = dict(
+    test_vocabulary=_base_.test_vocabulary,
+    mask_generator=dict(_base_.mask_generator, _delete_=True),
+    ensemble=dict(gamma=0.1),
+    test_cfg=dict(
+        tasks=_base_.test_tasks, thing_classes=_base_.thing_classes))

@@ -1,0 +1,14 @@
+# Paper Table 4 "ConvNeXt-B" setting on ADE20K instance (AP): ConvNeXt-B
+# fine-tuned on COCO panoptic, Swin-T Mask2Former (COCO panoptic) masks,
+# gamma 0.0.
+_base_ = [
+    './_base_/maskclippp_convnext_b_coco-panoptic.py',
+    '../_base_/datasets/ade150_instance.py',
+    '../_base_/generators/m2f_swin_t.py',
+]
+model = dict(
+    test_vocabulary=_base_.test_vocabulary,
+    mask_generator=dict(_base_.mask_generator, _delete_=True),
+    ensemble=dict(gamma=0.0),
+    test_cfg=dict(
+        tasks=_base_.test_tasks, thing_classes=_base_.thing_classes))

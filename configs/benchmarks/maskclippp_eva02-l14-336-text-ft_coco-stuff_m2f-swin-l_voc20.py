@@ -1,0 +1,14 @@
+# Paper Table 5 "MaskCLIP++ ViT-L/14" setting on PAS-20: EVA02 ViT-L/14-336
+# (+ text encoder) fine-tuned on COCO-Stuff, Swin-L Mask2Former (COCO
+# panoptic) masks, gamma 0.1.
+_base_ = [
+    './_base_/maskclippp_eva02-l14-336-text-ft_coco-stuff.py',
+    '../_base_/datasets/voc20.py',
+    '../_base_/generators/m2f_swin_l.py',
+]
+model = dict(
+    test_vocabulary=_base_.test_vocabulary,
+    mask_generator=dict(_base_.mask_generator, _delete_=True),
+    ensemble=dict(gamma=0.1),
+    test_cfg=dict(
+        tasks=_base_.test_tasks, thing_classes=_base_.thing_classes))

@@ -1,0 +1,15 @@
+# Paper Table 5 "MaskCLIP++ ViT-L/14" setting on A-150: EVA02 ViT-L/14-336
+# (+ text encoder) fine-tuned on COCO-Stuff, precomputed masks (e.g. MAFT+
+# or FC-CLIP, exported), gamma 0.0.
+# Set the mask folder with --cfg-options model.mask_generator.mask_dir=...
+_base_ = [
+    './_base_/maskclippp_eva02-l14-336-text-ft_coco-stuff.py',
+    '../_base_/datasets/ade150.py',
+    '../_base_/generators/offline.py',
+]
+model = dict(
+    test_vocabulary=_base_.test_vocabulary,
+    mask_generator=dict(_base_.mask_generator, _delete_=True),
+    ensemble=dict(gamma=0.0),
+    test_cfg=dict(
+        tasks=_base_.test_tasks, thing_classes=_base_.thing_classes))

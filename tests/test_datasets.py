@@ -1,0 +1,203 @@
+"""The benchmark datasets on fixtures in their on-disk layouts: classes,
+ignore index, label values and dtype."""
+import os
+import os.path as osp
+
+import mmcv
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmseg_maskclippp.datasets import (ADE20K847Dataset,
+                                       PascalContext459Dataset,
+                                       PascalVOC20Dataset)
+from mmseg_maskclippp.vocabulary import Vocabulary
+
+PIPELINE_16 = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadUInt16Annotations'),
+    dict(type='PackSegInputs')
+]
+
+
+def wide_label_map(num_classes, h=24, w=32):
+    """A 16-bit map with class 0, the last class (> 255) and ignore."""
+    seg = np.full((h, w), 65535, np.uint16)
+    seg[:, :w // 3] = 0
+    seg[:, w // 3:2 * w // 3] = num_classes - 1
+    return seg
+
+
+def write_vocabulary(path, num_classes):
+    Vocabulary([f'class {i},synonym {i}' for i in range(num_classes)]) \
+        .to_file(path)
+
+
+def write_ade847(root, num_classes=300, num=1):
+    """The layout written by tools/dataset_converters/ade20k_847.py."""
+    write_vocabulary(osp.join(root, 'ade847_vocabulary.txt'), num_classes)
+    for i in range(num):
+        name = f'cultural/apse/ADE_val_{i:08d}'
+        mmcv.imwrite(
+            np.random.default_rng(i).integers(0, 256, (24, 32, 3), np.uint8),
+            osp.join(root, 'images/ADE/validation', name + '.jpg'))
+        mmcv.imwrite(wide_label_map(num_classes),
+                     osp.join(root, 'annotations_847/validation',
+                              name + '.png'))
+    return root
+
+
+def write_pc459(root, num_classes=459, num=1):
+    """VOC2010 layout with the PC-459 converter's outputs."""
+    write_vocabulary(osp.join(root, 'pc459_vocabulary.txt'), num_classes)
+    names = [f'2008_{i:06d}' for i in range(num)]
+    for i, name in enumerate(names):
+        mmcv.imwrite(
+            np.random.default_rng(i).integers(0, 256, (24, 32, 3), np.uint8),
+            osp.join(root, 'JPEGImages', name + '.jpg'))
+        mmcv.imwrite(wide_label_map(num_classes),
+                     osp.join(root, 'SegmentationClassContext459',
+                              name + '.png'))
+    split = osp.join(root, 'ImageSets/SegmentationContext/val.txt')
+    os.makedirs(osp.dirname(split), exist_ok=True)
+    with open(split, 'w') as f:
+        f.write('\n'.join(names) + '\n')
+    return root
+
+
+def voc_label_map(h=24, w=32):
+    """VOC's encoding: 0 background, 1..20 classes, 255 boundaries."""
+    seg = np.zeros((h, w), np.uint8)
+    seg[:, 8:16] = 1
+    seg[:, 16:24] = 20
+    seg[:, 24:] = 255
+    return seg
+
+
+def write_voc2012(root, num=1):
+    """VOC 2012 release layout, palette PNG label maps."""
+    names = [f'2007_{i:06d}' for i in range(num)]
+    for i, name in enumerate(names):
+        mmcv.imwrite(
+            np.random.default_rng(i).integers(0, 256, (24, 32, 3), np.uint8),
+            osp.join(root, 'JPEGImages', name + '.jpg'))
+        png = Image.fromarray(voc_label_map(), mode='P')
+        png.putpalette(list(np.random.default_rng(0).integers(
+            0, 256, 768, np.uint8)))
+        os.makedirs(osp.join(root, 'SegmentationClass'), exist_ok=True)
+        png.save(osp.join(root, 'SegmentationClass', name + '.png'))
+    split = osp.join(root, 'ImageSets/Segmentation/val.txt')
+    os.makedirs(osp.dirname(split), exist_ok=True)
+    with open(split, 'w') as f:
+        f.write('\n'.join(names) + '\n')
+    return root
+
+
+def loaded_label(dataset):
+    seg = dataset[0]['data_samples'].gt_sem_seg.data
+    return seg[0].numpy(), seg.dtype
+
+
+def test_ade847_keeps_16_bit_labels(tmp_path):
+    root = write_ade847(str(tmp_path))
+    dataset = ADE20K847Dataset(
+        data_root=root,
+        data_prefix=dict(
+            img_path='images/ADE/validation',
+            seg_map_path='annotations_847/validation'),
+        pipeline=PIPELINE_16)
+    assert len(dataset) == 1
+    assert dataset.metainfo['classes'][:2] == ('class 0', 'class 1')
+    assert len(dataset.metainfo['classes']) == 300
+    assert dataset.ignore_index == 65535
+    assert not dataset.reduce_zero_label
+    label, dtype = loaded_label(dataset)
+    assert str(dtype) == 'torch.int64'
+    np.testing.assert_array_equal(label, wide_label_map(300))
+
+
+def test_pc459_reads_classes_from_its_vocabulary(tmp_path):
+    root = write_pc459(str(tmp_path))
+    dataset = PascalContext459Dataset(
+        data_root=root,
+        data_prefix=dict(
+            img_path='JPEGImages', seg_map_path='SegmentationClassContext459'),
+        ann_file='ImageSets/SegmentationContext/val.txt',
+        pipeline=PIPELINE_16)
+    assert len(dataset.metainfo['classes']) == 459
+    assert dataset.ignore_index == 65535
+    label, _ = loaded_label(dataset)
+    np.testing.assert_array_equal(label, wide_label_map(459))
+
+
+def test_vocabulary_datasets_refuse_bad_setups(tmp_path):
+    root = write_ade847(str(tmp_path))
+    kwargs = dict(
+        data_root=root,
+        data_prefix=dict(
+            img_path='images/ADE/validation',
+            seg_map_path='annotations_847/validation'))
+    with pytest.raises(FileNotFoundError, match='missing.txt'):
+        ADE20K847Dataset(vocabulary_file='missing.txt', **kwargs)
+    with pytest.raises(ValueError, match='reduce_zero_label'):
+        ADE20K847Dataset(reduce_zero_label=True, **kwargs)
+    with pytest.raises(ValueError, match='class subsets'):
+        ADE20K847Dataset(metainfo=dict(classes=('class 0', )), **kwargs)
+
+
+def test_uint16_loader_refuses_8_bit_maps(tmp_path):
+    from mmseg_maskclippp.datasets.transforms import LoadUInt16Annotations
+    path = str(tmp_path / 'seg.png')
+    mmcv.imwrite(np.zeros((4, 4), np.uint8), path)
+    with pytest.raises(ValueError, match='16-bit'):
+        LoadUInt16Annotations()(
+            dict(seg_map_path=path, seg_fields=[], reduce_zero_label=False))
+
+
+def test_pas20_drops_background(tmp_path):
+    root = write_voc2012(str(tmp_path))
+    dataset = PascalVOC20Dataset(
+        data_root=root,
+        data_prefix=dict(img_path='JPEGImages',
+                         seg_map_path='SegmentationClass'),
+        ann_file='ImageSets/Segmentation/val.txt',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')
+        ])
+    classes = dataset.metainfo['classes']
+    assert len(classes) == 20 and classes[0] == 'aeroplane'
+    assert classes == tuple(Vocabulary.build('voc20').names)
+    assert dataset.ignore_index == 255 and dataset.reduce_zero_label
+    label, dtype = loaded_label(dataset)
+    assert str(dtype) == 'torch.int64'
+    expected = voc_label_map().astype(np.int64)
+    expected = np.where((expected == 0) | (expected == 255), 255,
+                        expected - 1)
+    np.testing.assert_array_equal(label, expected)
+    with pytest.raises(ValueError, match='reduce_zero_label'):
+        PascalVOC20Dataset(
+            data_root=root, ann_file='ImageSets/Segmentation/val.txt',
+            reduce_zero_label=False)
+
+
+def test_builtin_vocabularies_follow_the_reused_datasets():
+    """Labels index the test vocabulary: it must be the dataset's classes
+    in the dataset's order."""
+    from mmdet.datasets import ADE20KInstanceDataset, ADE20KPanopticDataset
+    from mmseg.datasets import ADE20KDataset, PascalContextDataset59
+    for name, dataset in (('ade150', ADE20KDataset),
+                          ('pc59', PascalContextDataset59),
+                          ('ade150_panoptic', ADE20KPanopticDataset)):
+        assert Vocabulary.build(name).names == Vocabulary(
+            dataset.METAINFO['classes']).names, name
+    # the instance classes are the panoptic thing classes, in order
+    assert len(Vocabulary.build('ade150_panoptic_things')) == len(
+        ADE20KInstanceDataset.METAINFO['classes'])
+    things = Vocabulary.build('ade150_panoptic_things').names
+    assert things == Vocabulary(
+        ADE20KPanopticDataset.METAINFO['thing_classes']).names
+    instance = Vocabulary(ADE20KInstanceDataset.METAINFO['classes']).names
+    same = [a == b for a, b in zip(things, instance)]
+    assert sum(same) >= 90  # a few are renamed (window -> windowpane)
