@@ -3,7 +3,8 @@
 Importing this package registers every component (backbones, neck, PSM
 heads, losses, segmentor, mask generators, datasets, transforms, metrics) in
 mmseg's registries; configs do it with
-``custom_imports = dict(imports=['mmseg_maskclippp'], allow_failed_imports=False)``.
+``custom_imports = dict(imports=['mmseg_maskclippp'],
+allow_failed_imports=False)``.
 """
 from . import datasets, evaluation, models, utils  # noqa: F401
 from .version import __version__

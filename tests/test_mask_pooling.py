@@ -319,7 +319,9 @@ def test_only_the_intended_parameters_train(family):
         assert param.requires_grad == rule(name), name
         if not rule(name):
             assert param.grad is None, name
-    trained = [n for n, p in clip.clip.named_parameters() if p.grad is not None]
+    trained = [
+        n for n, p in clip.clip.named_parameters() if p.grad is not None
+    ]
     assert trained and all(rule(n) for n in trained)
     if family == 'test-eva':  # k too: the official code leaves it frozen
         assert any('.k_proj.' in n for n in trained)

@@ -73,7 +73,8 @@ def test_pseudo_text_psm_by_hand(inputs):
         attended = psm.attention(text[None], patches[b:b + 1],
                                  patches[b:b + 1])[0][0]
         pseudo = psm.norm(text + attended)
-        assert torch.allclose(out[rows], inputs['mask_embeds'][rows] @ pseudo.t(),
+        assert torch.allclose(out[rows],
+                              inputs['mask_embeds'][rows] @ pseudo.t(),
                               atol=1e-5)
     # without the residual E_t the logits change (paper Table 1 ablation)
     ablation = PseudoTextPSM(D, T, num_heads=2, text_residual=False).eval()

@@ -37,7 +37,8 @@ def test_synonym_max_is_a_max_over_each_class_synonyms():
     logits = torch.randn(7, 6)
     out = model._synonym_max(logits, vocab)
     expected = torch.stack([
-        logits[:, 0:3].max(1).values, logits[:, 3], logits[:, 4:6].max(1).values
+        logits[:, 0:3].max(1).values, logits[:, 3],
+        logits[:, 4:6].max(1).values
     ], 1)
     assert torch.equal(out, expected)
 

@@ -9,7 +9,6 @@ import os.path as osp
 import tempfile
 
 import open_clip
-import timm
 from timm.models import register_model
 from timm.models.convnext import ConvNeXt
 from timm.models.eva import Eva

@@ -28,7 +28,8 @@ def create_open_clip(model_name: str,
     """Create the open_clip model ``model_name`` in fp32 on the CPU.
 
     Args:
-        model_name: an open_clip model config name (``open_clip.list_models()``),
+        model_name: an open_clip model config name
+            (``open_clip.list_models()``),
             e.g. ``'convnext_base_w_320'`` or ``'EVA02-L-14-336'``.
         pretrained: an open_clip pretrained tag (downloaded by open_clip,
             ``open_clip.list_pretrained_tags_by_model(model_name)``), a local

@@ -106,4 +106,3 @@ def instance_inference(scores: Tensor,
     result.scores = top * mask_score
     result.bboxes = mask2bbox(binary)
     return result
-
