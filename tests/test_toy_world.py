@@ -134,8 +134,8 @@ def test_captions_cover_every_class_with_texture_twins():
 def toy_clip(tmp_path_factory):
     """A tiny CLIP pretrained for a few steps on the small world."""
     path = str(tmp_path_factory.mktemp('clip') / 'clip.pt')
-    cfg = PretrainConfig(model_name=TINY_CLIP, steps=40, batch_size=32,
-                         lr=2e-3, warmup=5, seed=0)
+    cfg = PretrainConfig(model_name=TINY_CLIP, steps=20, batch_size=16,
+                         lr=2e-3, warmup=3, seed=0)
     assert prepare_toy_clip(WORLD, cfg, path)
     assert not prepare_toy_clip(WORLD, cfg, path)  # cached
     return path, cfg
@@ -143,7 +143,7 @@ def toy_clip(tmp_path_factory):
 
 def test_pretraining_lowers_the_contrastive_loss(toy_clip):
     path, cfg = toy_clip
-    images, captions = CaptionBatches(WORLD, 32, 40, seed=99).batch(39)
+    images, captions = CaptionBatches(WORLD, 32, 20, seed=99).batch(19)
     loss_fn = open_clip.loss.ClipLoss()
     tokenizer = open_clip.get_tokenizer(TINY_CLIP)
     losses = []
@@ -173,7 +173,7 @@ def test_pretrained_file_loads_as_the_backbone_sees_it(toy_clip):
             model.encode_image(expected), atol=1e-4)
 
 
-def toy_config(name, data_root, clip_path, work_dir, iters=60):
+def toy_config(name, data_root, clip_path, work_dir, iters=30):
     """A toy-world config on the small world and the tiny CLIP."""
     cfg = Config.fromfile(osp.join(CONFIGS, name))
     for part in (cfg.model.backbone, cfg.model.text_encoder):
@@ -197,7 +197,7 @@ def toy_config(name, data_root, clip_path, work_dir, iters=60):
 
 
 def test_finetuning_raises_seen_mask_accuracy(toy_clip, tmp_path):
-    root = write(tmp_path / 'data', num_train=64, num_val=24)
+    root = write(tmp_path / 'data', num_train=32, num_val=16)
     seen = Vocabulary.from_file(osp.join(root, 'all.txt')).seen_mask(
         Vocabulary.from_file(osp.join(root, 'seen.txt')))
     accuracy = {}

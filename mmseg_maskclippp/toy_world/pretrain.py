@@ -45,7 +45,7 @@ class PretrainConfig:
     """
     model_name: str = TOY_CLIP
     steps: int = 300
-    batch_size: int = 128
+    batch_size: int = 64
     lr: float = 5e-4
     weight_decay: float = 0.1
     warmup: int = 10
@@ -148,6 +148,7 @@ def zero_shot_accuracy(model: nn.Module,
 def clip_stamp(world: ToyWorld, cfg: PretrainConfig) -> Dict:
     """Everything a pretrained toy CLIP follows from."""
     return dict(world=world.params(), pretrain=asdict(cfg),
+                model=open_clip.get_model_config(cfg.model_name),
                 generator_version=GENERATOR_VERSION)
 
 
