@@ -85,6 +85,14 @@ def run_config(name: str, work_dir: str, verbose: bool) -> Config:
     return cfg
 
 
+def name_run(cfg: Config, what: str) -> None:
+    """A distinct experiment (log folder) and visualizer name for each of
+    the job's runners."""
+    cfg.experiment_name = f'{osp.basename(cfg.work_dir)}_{what}_' \
+        f'{time.strftime("%Y%m%d_%H%M%S")}'
+    cfg.visualizer.name = cfg.experiment_name
+
+
 def prepare(cfg: Config) -> ToyWorld:
     """Draw the data and pretrain the CLIP unless cached."""
     world = ToyWorld(**cfg.toy_world.world)
@@ -111,8 +119,7 @@ def evaluate(cfg: Config, checkpoint, generator: dict, seen, keep):
     cfg = cfg.copy()
     cfg.model.mask_generator = generator
     cfg.load_from = checkpoint
-    cfg.experiment_name = f'{osp.basename(cfg.work_dir)}_' \
-        f'{generator["type"]}_{time.strftime("%Y%m%d_%H%M%S")}'
+    name_run(cfg, f'{generator["type"]}')
     runner = Runner.from_cfg(cfg)
     recorder = PredictionRecorder(len(seen), keep=keep)
     runner.register_hook(recorder)
@@ -166,8 +173,7 @@ def main(argv=None):
         checkpoint = None
         if trains:
             start = time.time()
-            cfg.experiment_name = f'{osp.splitext(config)[0]}_train_' \
-                f'{time.strftime("%Y%m%d_%H%M%S")}'
+            name_run(cfg, 'train')
             Runner.from_cfg(cfg).train()
             timings[f'fine-tune {model_name}'] = time.time() - start
             checkpoint = osp.join(cfg.work_dir,
