@@ -133,11 +133,8 @@ class ToyWorld:
         if self.held_out_pairs == 0:
             return tuple(sorted(held))
         rng = np.random.default_rng(self.seed)
-        for _ in range(1000):
-            pairs = rng.choice(rest, self.held_out_pairs, replace=False) \
-                if self.held_out_pairs <= len(rest) else None
-            if pairs is None:
-                break
+        for _ in range(1000 if self.held_out_pairs <= len(rest) else 0):
+            pairs = rng.choice(rest, self.held_out_pairs, replace=False)
             seen = [label for label in rest if label not in set(pairs)]
             attrs = [self.attributes(label) for label in seen]
             if ({a[0] for a in attrs} == set(range(first_colour))
