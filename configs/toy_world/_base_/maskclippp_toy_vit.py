@@ -1,0 +1,26 @@
+# MaskCLIP++ on the toy CLIP (an average-pooling ViT: mask embeddings by
+# Eq. 1), loaded from the open_clip state dict the main job pretrains, as a
+# downloaded checkpoint is loaded. Vocabularies are the toy world's files.
+# Configs using it import mmseg_maskclippp.toy_world (custom_imports), which
+# registers the 'toy-world-vit' model config.
+clip_checkpoint = 'work_dirs/toy_world/clip/toy-world-vit.pt'
+model = dict(
+    type='MaskCLIPpp',
+    backbone=dict(
+        type='OpenCLIPVisual',
+        model_name='toy-world-vit',
+        pretrained=clip_checkpoint,
+        finetune='all'),
+    text_encoder=dict(
+        type='OpenCLIPTextClassifier',
+        model_name='toy-world-vit',
+        pretrained=clip_checkpoint,
+        # the captions' prompt: 'a photo of a {}.'
+        templates='t1',
+        cache_dir='work_dirs/toy_world/text_cache'),
+    # with one template a randomly started template-axis PSM stalls
+    decode_head=dict(type='LinearPSM', width=64, init_as_mean=True),
+    train_vocabulary='work_dirs/toy_world/data/seen.txt',
+    test_vocabulary='work_dirs/toy_world/data/all.txt',
+    mask_generator=dict(type='GTMaskGenerator'),
+    data_preprocessor=dict(type='MaskCLIPDataPreProcessor', size_divisor=8))
