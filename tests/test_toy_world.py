@@ -17,8 +17,6 @@ from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.toy_world import (CaptionBatches, PretrainConfig,
                                         ToyWorld, caption, prepare_toy_clip,
                                         write_segmentation_dataset)
-from mmseg_maskclippp.toy_world.evaluation import (PredictionRecorder,
-                                                   seen_unseen_scores)
 from mmseg_maskclippp.toy_world.pretrain import (contrastive_loss,
                                                  images_to_tensor)
 from mmseg_maskclippp.toy_world.world import COLOURS
@@ -198,8 +196,6 @@ def toy_config(name, data_root, clip_path, work_dir, iters=30):
 
 def test_finetuning_raises_seen_mask_accuracy(toy_clip, tmp_path):
     root = write(tmp_path / 'data', num_train=32, num_val=16)
-    seen = Vocabulary.from_file(osp.join(root, 'all.txt')).seen_mask(
-        Vocabulary.from_file(osp.join(root, 'seen.txt')))
     accuracy = {}
     for name in ('frozen-clip_toy-vit.py',
                  'maskclippp_toy-vit_linear-psm.py'):
@@ -208,11 +204,7 @@ def test_finetuning_raises_seen_mask_accuracy(toy_clip, tmp_path):
         runner = Runner.from_cfg(cfg)
         if name.startswith('maskclippp'):
             runner.train()
-        recorder = PredictionRecorder(len(seen))
-        runner.register_hook(recorder)
         metrics = runner.test()
-        scores = seen_unseen_scores(recorder, seen)
-        assert abs(scores['mIoU'] - metrics['mIoU']) < 0.011
-        accuracy[name] = scores['mAcc(S)']
+        accuracy[name] = metrics['mMaskAcc(S)']
     frozen, tuned = accuracy.values()
     assert tuned > frozen + 15, accuracy

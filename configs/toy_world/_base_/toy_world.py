@@ -63,5 +63,9 @@ val_dataloader = dict(
         data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# mIoU with the seen / unseen split and, with GT masks, mask accuracy
+val_evaluator = [
+    dict(type='OpenVocabIoUMetric', iou_metrics=['mIoU']),
+    dict(type='MaskAccuracyMetric')
+]
 test_evaluator = val_evaluator
