@@ -1,16 +1,13 @@
 """Mask-classification accuracy with ground-truth masks (the paper's
 "ideal mask generator", Fig. 1 and the official README's mask accuracy)."""
-from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger, print_log
-from prettytable import PrettyTable
 
 from mmseg_maskclippp.registry import METRICS
 from mmseg_maskclippp.vocabulary import VocabularyLike
-from .seen_split import seen_classes, split_means
+from .seen_split import log_per_class_table, seen_classes, split_means
 
 
 @METRICS.register_module()
@@ -86,15 +83,9 @@ class MaskAccuracyMetric(BaseMetric):
             float(np.round(np.trace(confusion) / num_gt.sum() * 100, 2))
         }
         metrics.update(split_means('mMaskAcc', per_class, seen))
-        table = OrderedDict(Class=list(class_names))
-        if seen is not None:
-            table['Seen'] = ['yes' if s else 'no' for s in seen]
-        table['Masks'] = num_gt.tolist()
-        table['MaskAcc'] = np.round(per_class * 100, 2).tolist()
-        pretty = PrettyTable()
-        for key, values in table.items():
-            pretty.add_column(key, values)
-        logger = MMLogger.get_current_instance()
-        print_log('per class mask accuracy:', logger)
-        print_log('\n' + pretty.get_string(), logger=logger)
+        log_per_class_table(
+            'per class mask accuracy:', class_names, seen, {
+                'Masks': num_gt.tolist(),
+                'MaskAcc': np.round(per_class * 100, 2).tolist()
+            })
         return metrics

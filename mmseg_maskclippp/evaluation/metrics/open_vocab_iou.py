@@ -1,16 +1,13 @@
 """mIoU with the paper's seen / unseen split (§4.1: mIoU(S) over the test
 classes that also are training classes, mIoU(U) over the others)."""
-from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.logging import MMLogger, print_log
 from mmseg.evaluation import IoUMetric
-from prettytable import PrettyTable
 
 from mmseg_maskclippp.registry import METRICS
 from mmseg_maskclippp.vocabulary import VocabularyLike
-from .seen_split import seen_classes, split_means
+from .seen_split import log_per_class_table, seen_classes, split_means
 
 
 @METRICS.register_module()
@@ -69,16 +66,9 @@ class OpenVocabIoUMetric(IoUMetric):
         metrics = {'aAcc': float(np.round(per_class.pop('aAcc') * 100, 2))}
         for key, values in per_class.items():
             metrics.update(split_means('m' + key, np.asarray(values), seen))
-        table = OrderedDict(Class=list(class_names))
-        if seen is not None:
-            table['Seen'] = ['yes' if s else 'no' for s in seen]
-        table.update(
-            (key, np.round(np.asarray(values) * 100, 2))
-            for key, values in per_class.items())
-        pretty = PrettyTable()
-        for key, values in table.items():
-            pretty.add_column(key, list(values))
-        logger = MMLogger.get_current_instance()
-        print_log('per class results:', logger)
-        print_log('\n' + pretty.get_string(), logger=logger)
+        log_per_class_table(
+            'per class results:', class_names, seen, {
+                key: np.round(np.asarray(values) * 100, 2)
+                for key, values in per_class.items()
+            })
         return metrics

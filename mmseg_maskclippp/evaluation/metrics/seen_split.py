@@ -1,8 +1,11 @@
-"""Seen / unseen split of a test vocabulary, shared by the metrics."""
+"""Seen / unseen split of a test vocabulary and the per-class table, shared
+by the metrics."""
+from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.logging import MMLogger, print_log
+from prettytable import PrettyTable
 
 from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 
@@ -71,3 +74,20 @@ def split_means(name: str, per_class: np.ndarray,
                     f'{name}{suffix} not reported: none of its classes '
                     'was evaluated', MMLogger.get_current_instance())
     return out
+
+
+def log_per_class_table(title: str, class_names: Sequence[str],
+                        seen: Optional[np.ndarray],
+                        columns: Dict[str, Sequence]) -> None:
+    """Log a per-class table: ``Class``, ``Seen`` (with a split), then
+    ``columns`` (name -> one value per class)."""
+    table = OrderedDict(Class=list(class_names))
+    if seen is not None:
+        table['Seen'] = ['yes' if s else 'no' for s in seen]
+    table.update(columns)
+    pretty = PrettyTable()
+    for key, values in table.items():
+        pretty.add_column(key, list(values))
+    logger = MMLogger.get_current_instance()
+    print_log(title, logger)
+    print_log('\n' + pretty.get_string(), logger=logger)
