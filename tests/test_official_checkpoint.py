@@ -47,10 +47,12 @@ def _random_like(state, generator):
             for k, v in state.items() if v.is_floating_point()}
 
 
-def official_layout(model_name, psm_names, psm_shapes, neck_layout,
-                    with_text):
-    """An official checkpoint for ``model_name`` and a map from every
+def official_layout(model, model_name, psm_names, with_text):
+    """An official checkpoint for ``model`` (built on ``model_name``, PSM
+    parameters ``psm_names``: official -> ours) and a map from every
     official key to where its tensor must land (row flips aside)."""
+    own = model.state_dict()
+    neck = getattr(model.neck, 'log_alpha', None)
     g = torch.Generator().manual_seed(7)
     clip = open_clip.create_model(model_name)
     official, where = {}, {}
@@ -63,11 +65,12 @@ def official_layout(model_name, psm_names, psm_shapes, neck_layout,
         official[f'visual_encoder.proxy.{old}'] = value
         where[f'visual_encoder.proxy.{old}'] = f'backbone.clip.{key}'
     for old, new in psm_names.items():
-        official[f'psm.{old}'] = torch.randn(psm_shapes[new], generator=g)
+        official[f'psm.{old}'] = torch.randn(own[f'decode_head.{new}'].shape,
+                                             generator=g)
         where[f'psm.{old}'] = f'decode_head.{new}'
-    if neck_layout is not None:
-        layers, heads = neck_layout
-        shape = (heads, ) if model_name == 'test-resnet' else neck_layout
+    if neck is not None:
+        # a ResNet's single attention pool: (heads,), no layer axis
+        shape = neck.shape[1:] if model_name == 'test-resnet' else neck.shape
         official['visual_encoder.mask_logit_scale'] = torch.randn(
             shape, generator=g)
     if with_text:
@@ -97,10 +100,7 @@ def test_every_tensor_lands_in_place(model_name, head, psm_names, with_text):
     model = make_segmentor(model_name, decode_head=head)
     own = model.state_dict()
     neck = getattr(model.neck, 'log_alpha', None)
-    ckpt, where = official_layout(
-        model_name, psm_names, {k: own[f'decode_head.{k}'].shape
-                                for k in psm_names.values()},
-        None if neck is None else tuple(neck.shape), with_text)
+    ckpt, where = official_layout(model, model_name, psm_names, with_text)
     before = {k: v.clone() for k, v in own.items()}
     _, result = load_official_checkpoint(model, ckpt)
     after = model.state_dict()
@@ -130,10 +130,7 @@ def test_every_tensor_lands_in_place(model_name, head, psm_names, with_text):
 def test_text_weights_reach_the_embeddings():
     model = make_segmentor('test-vit')
     before = model.text_encoder.embed(model.test_vocabulary).clone()
-    ckpt, _ = official_layout('test-vit', LINEAR_PSM,
-                              {k: model.state_dict()[f'decode_head.{k}'].shape
-                               for k in LINEAR_PSM.values()},
-                              tuple(model.neck.log_alpha.shape), True)
+    ckpt, _ = official_layout(model, 'test-vit', LINEAR_PSM, True)
     load_official_checkpoint(model, ckpt)
     after = model.text_encoder.embed(model.test_vocabulary)
     assert not torch.allclose(before, after)
@@ -141,10 +138,7 @@ def test_text_weights_reach_the_embeddings():
 
 def test_unused_keys_are_named_and_refused():
     model = make_segmentor('test-vit')
-    ckpt, _ = official_layout('test-vit', LINEAR_PSM,
-                              {k: model.state_dict()[f'decode_head.{k}'].shape
-                               for k in LINEAR_PSM.values()},
-                              tuple(model.neck.log_alpha.shape), False)
+    ckpt, _ = official_layout(model, 'test-vit', LINEAR_PSM, False)
     ckpt['model']['psm.corrs_in.weight'] = torch.zeros(3)
     ckpt['model']['visual_encoder.proxy.extra'] = torch.zeros(3)
     ckpt['model']['criterion.empty_weight'] = torch.zeros(3)
@@ -181,11 +175,8 @@ def test_not_an_official_checkpoint():
 def test_tool_writes_a_strictly_loadable_checkpoint(tmp_path):
     model = make_segmentor('test-convnext',
                            decode_head=dict(type='PseudoTextPSM', num_heads=2))
-    own = model.state_dict()
-    ckpt, where = official_layout(
-        'test-convnext', PSEUDO_TEXT_PSM,
-        {k: own[f'decode_head.{k}'].shape for k in PSEUDO_TEXT_PSM.values()},
-        None, False)
+    ckpt, where = official_layout(model, 'test-convnext', PSEUDO_TEXT_PSM,
+                                  False)
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save(ckpt, src)
     config = tmp_path / 'cfg.py'

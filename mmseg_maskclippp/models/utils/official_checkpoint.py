@@ -31,6 +31,8 @@ from typing import Dict, List, Mapping, Tuple
 import torch
 from torch import Tensor, nn
 
+from ..backbones.clip_eva import CLIPEVAViT
+
 #: official PSM parameter prefix -> ours, per PSM class
 PSM_KEYS: Dict[str, Dict[str, str]] = {
     'LinearPSM': {
@@ -98,7 +100,7 @@ def _visual(parts: Dict[str, Tensor], model: nn.Module,
         k[len('proxy.'):]: v
         for k, v in parts.items() if k.startswith('proxy.')
     }
-    if _is_eva(model.backbone.clip):
+    if isinstance(model.backbone, CLIPEVAViT):
         tower = _eva_clip_to_timm(tower, model.backbone.clip)
     out = {
         f'backbone.clip.{k}': (f'visual_encoder.proxy.{k}', v)
@@ -111,11 +113,6 @@ def _visual(parts: Dict[str, Tensor], model: nn.Module,
         elif not key.startswith('proxy.'):
             unused.append(f'visual_encoder.{key}')
     return out
-
-
-def _is_eva(tower: nn.Module) -> bool:
-    from timm.models.eva import Eva
-    return isinstance(getattr(tower, 'trunk', None), Eva)
 
 
 def _eva_clip_to_timm(tower: Dict[str, Tensor],
@@ -167,10 +164,10 @@ def _psm(parts: Dict[str, Tensor], model: nn.Module,
 
 
 def _text(parts: Dict[str, Tensor],
-          model: nn.Module) -> Dict[str, Tuple[str, Tensor]]:
+          own: Mapping[str, Tensor]) -> Dict[str, Tuple[str, Tensor]]:
     """Official text keys are the open_clip text tower's own names; a
-    ``CustomTextCLIP`` (EVA models) keeps the tower under ``text.``."""
-    own = model.state_dict()
+    ``CustomTextCLIP`` (EVA models) keeps the tower under ``text.`` of the
+    model's state dict ``own``."""
     out = {}
     for key, value in parts.items():
         name = f'text_encoder.clip.{key}'
@@ -194,6 +191,7 @@ def convert_official_state_dict(state: Mapping[str, Tensor],
         a converted tensor's shape differs from the model's.
     """
     unused: List[str] = []
+    own = model.state_dict()
     renamed: Dict[str, Tuple[str, Tensor]] = {}
     for part, tensors in _split(state).items():
         if part == 'visual_encoder':
@@ -201,10 +199,9 @@ def convert_official_state_dict(state: Mapping[str, Tensor],
         elif part == 'psm':
             renamed.update(_psm(tensors, model, unused))
         elif part == 'text_encoder':
-            renamed.update(_text(tensors, model))
+            renamed.update(_text(tensors, own))
         else:
             unused.extend(f'{part}.{k}' for k in tensors)
-    own = model.state_dict()
     converted = {}
     for key, (origin, value) in renamed.items():
         if key not in own:
