@@ -123,11 +123,10 @@ def evaluate(cfg: Config, checkpoint, generator: dict, keep):
     cfg = cfg.copy()
     cfg.model.mask_generator = generator
     cfg.load_from = checkpoint
-    cfg.test_evaluator = [
-        dict(type='OpenVocabIoUMetric', iou_metrics=['mIoU'])
-    ]
-    if generator['type'] == 'GTMaskGenerator':
-        cfg.test_evaluator.append(dict(type='MaskAccuracyMetric'))
+    if generator['type'] != 'GTMaskGenerator':  # no GT masks to score
+        cfg.test_evaluator = [
+            m for m in cfg.test_evaluator if m.type != 'MaskAccuracyMetric'
+        ]
     name_run(cfg, f'{generator["type"]}')
     runner = Runner.from_cfg(cfg)
     recorder = PredictionRecorder(keep=keep)
