@@ -1,6 +1,6 @@
 """Semantic segmentation datasets whose classes are read from a vocabulary
-file written by the dataset converter (mmseg ships no class list for
-them)."""
+file next to the data (written by a dataset converter or the toy world's
+generator; mmseg ships no class list for them)."""
 import os.path as osp
 from typing import Optional
 
@@ -10,23 +10,27 @@ from mmseg_maskclippp.vocabulary import Vocabulary
 
 
 class VocabularySegDataset(BaseSegDataset):
-    """A :class:`BaseSegDataset` with 16-bit label maps (ignore 65535) whose
-    ``classes`` are the display names of a vocabulary file.
+    """A :class:`BaseSegDataset` whose ``classes`` are the display names of a
+    vocabulary file (label maps without background; by default 16-bit,
+    ignore 65535).
 
     Args:
         vocabulary_file: ``id:name,synonym,...`` file, one line per label
             value in order; a relative path is taken from ``data_root``.
+        ignore_index: the unlabelled value of the label maps.
         **kwargs: :class:`BaseSegDataset` arguments.
     """
 
     METAINFO: dict = dict()
-    DEFAULT_IGNORE_INDEX = 65535
+    #: what the missing-vocabulary error tells the user to do
+    VOCABULARY_SOURCE = ('it is written by the dataset converter (see '
+                         'docs/benchmarks.md)')
 
     def __init__(self,
                  vocabulary_file: str,
                  metainfo: Optional[dict] = None,
                  data_root: Optional[str] = None,
-                 ignore_index: int = DEFAULT_IGNORE_INDEX,
+                 ignore_index: int = 65535,
                  reduce_zero_label: bool = False,
                  **kwargs):
         if reduce_zero_label:
@@ -38,8 +42,7 @@ class VocabularySegDataset(BaseSegDataset):
         if not osp.isfile(vocabulary_file):
             raise FileNotFoundError(
                 f'{type(self).__name__}: vocabulary file {vocabulary_file} '
-                'not found; it is written by the dataset converter (see '
-                'docs/benchmarks.md)')
+                f'not found; {self.VOCABULARY_SOURCE}')
         self.vocabulary_file = vocabulary_file
         names = tuple(Vocabulary.from_file(vocabulary_file).names)
         metainfo = dict(metainfo or {})

@@ -1,17 +1,13 @@
 """``type='ToyWorldDataset'``: one split of the toy world's segmentation
 data, with the class names of its vocabulary file."""
-import os.path as osp
-
-from mmseg.datasets import BaseSegDataset
-
+from mmseg_maskclippp.datasets.vocabulary_dataset import VocabularySegDataset
 from mmseg_maskclippp.registry import DATASETS
-from mmseg_maskclippp.vocabulary import Vocabulary
 
 
 @DATASETS.register_module()
-class ToyWorldDataset(BaseSegDataset):
-    """mmseg's ``BaseSegDataset`` on PNG images and PNG label maps whose
-    classes are read from a vocabulary file.
+class ToyWorldDataset(VocabularySegDataset):
+    """PNG images and 8-bit PNG label maps (ignore 255) whose classes are
+    read from a vocabulary file.
 
     Args:
         vocabulary: vocabulary file of the split's label space, relative to
@@ -21,17 +17,14 @@ class ToyWorldDataset(BaseSegDataset):
             ``pipeline``, ...).
     """
 
+    VOCABULARY_SOURCE = 'generate the data first (python tools/main_job.py ' \
+        'does)'
+
     def __init__(self, vocabulary: str, data_root: str = '', **kwargs):
-        path = osp.join(data_root, vocabulary)
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'toy world vocabulary {path} not found: generate the data '
-                'first (python tools/main_job.py does)')
-        names = tuple(Vocabulary.from_file(path).names)
         super().__init__(
+            vocabulary_file=vocabulary,
             data_root=data_root,
-            metainfo=dict(classes=names),
+            ignore_index=255,
             img_suffix='.png',
             seg_map_suffix='.png',
-            reduce_zero_label=False,
             **kwargs)
