@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 import mmseg_maskclippp  # noqa: F401
+from mmseg_maskclippp.models.necks import neck_args_for
 from mmseg_maskclippp.registry import MODELS
 
 #: open_clip model -> input size for a 32 x 32 grid (the paper's setting)
@@ -88,10 +89,9 @@ def benchmark_model(name: str, size: int, args) -> List[Dict]:
     backbone = MODELS.build(
         dict(type='OpenCLIPVisual', model_name=name, pretrained=None))
     backbone.to(args.device).eval()
-    neck_cfg = dict(type='MaskPoolingNeck', pooling=backbone.pooling)
-    if backbone.pooling == 'attention':
-        neck_cfg['attention_layout'] = backbone.mask_attention_layout
-    neck = MODELS.build(neck_cfg).to(args.device).eval()
+    neck = MODELS.build(
+        dict(type='MaskPoolingNeck', **neck_args_for(backbone)))
+    neck.to(args.device).eval()
     gen = torch.Generator().manual_seed(0)
     images = torch.randn(args.batch_size, 3, size, size, generator=gen)
     images = images.to(args.device)

@@ -1,3 +1,3 @@
-from .mask_pooling import MaskEmbeddings, MaskPoolingNeck
+from .mask_pooling import MaskEmbeddings, MaskPoolingNeck, neck_args_for
 
-__all__ = ['MaskEmbeddings', 'MaskPoolingNeck']
+__all__ = ['MaskEmbeddings', 'MaskPoolingNeck', 'neck_args_for']

@@ -46,6 +46,15 @@ class MaskEmbeddings:
         return list(values.split(self.num_masks))
 
 
+def neck_args_for(backbone: nn.Module) -> dict:
+    """The :class:`MaskPoolingNeck` arguments a CLIP-V backbone fixes:
+    its ``pooling`` and, for attention pooling, ``attention_layout``."""
+    args = dict(pooling=backbone.pooling)
+    if backbone.pooling == 'attention':
+        args['attention_layout'] = backbone.mask_attention_layout
+    return args
+
+
 @MODELS.register_module()
 class MaskPoolingNeck(BaseModule):
     """Mask embeddings for any CLIP-V family (paper Eq. 1 and Eq. 2).
@@ -60,7 +69,8 @@ class MaskPoolingNeck(BaseModule):
         eps: the epsilon of the Eq. 1 normaliser.
 
     :class:`MaskCLIPpp` fills ``pooling`` and ``attention_layout`` from its
-    backbone; set them yourself when you use the neck elsewhere.
+    backbone (:func:`neck_args_for`); set them yourself when you use the
+    neck elsewhere.
     """
 
     def __init__(self,

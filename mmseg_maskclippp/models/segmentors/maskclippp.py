@@ -30,7 +30,7 @@ from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 from ..mask_generators.base import GeneratedMasks
 from ..mask_generators.ensemble import GeometricEnsemble
-from ..necks.mask_pooling import MaskEmbeddings
+from ..necks.mask_pooling import MaskEmbeddings, neck_args_for
 from ..utils.postprocess import (instance_inference, panoptic_inference,
                                  semantic_inference)
 
@@ -116,12 +116,9 @@ class MaskCLIPpp(BaseSegmentor):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        neck_defaults = dict(pooling=self.backbone.pooling)
-        if self.backbone.pooling == 'attention':
-            neck_defaults['attention_layout'] = \
-                self.backbone.mask_attention_layout
         self.neck = MODELS.build(
-            neck or dict(type='MaskPoolingNeck'), default_args=neck_defaults)
+            neck or dict(type='MaskPoolingNeck'),
+            default_args=neck_args_for(self.backbone))
         self.text_encoder = MODELS.build(text_encoder)
         if self.text_encoder.embed_dim != self.backbone.embed_dim:
             raise ValueError(
