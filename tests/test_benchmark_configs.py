@@ -259,6 +259,10 @@ def test_ade20k_panoptic_and_instance_run_end_to_end(kind, metric, tmp_path):
     cfg.val_evaluator = cfg.test_evaluator
     metrics = Runner.from_cfg(cfg).test()
     assert 0 <= metrics[metric] <= 100
+    if kind == 'panoptic':
+        assert {f'coco_panoptic/{m}{s}'
+                for m in ('PQ', 'SQ', 'RQ')
+                for s in ('', '_th', '_st')} <= set(metrics)
 
 
 def test_ade20k_panoptic_predictions_are_what_mmdet_reads(tmp_path):

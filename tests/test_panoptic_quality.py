@@ -189,3 +189,23 @@ def test_panoptic_quality_metric_without_panopticapi(tmp_path):
         json.dump(dict(images=[], categories=[]), f)
     with pytest.raises(KeyError, match="panoptic.json.*'annotations'"):
         HotcocoPanopticMetric(ann_file=ann_file, seg_prefix=str(tmp_path))
+
+
+def test_classwise_results(tmp_path, monkeypatch):
+    """classwise=True logs each category's PQ / SQ / RQ."""
+    from mmseg_maskclippp.evaluation.metrics import panoptic_quality
+    ann_file = write_ground_truth(str(tmp_path))
+    metric = HotcocoPanopticMetric(
+        ann_file=ann_file, seg_prefix=str(tmp_path), classwise=True)
+    metric.dataset_meta = dict(classes=CLASSES)
+    tables = []
+    monkeypatch.setattr(panoptic_quality, 'print_panoptic_table',
+                        lambda *args, **kwargs: tables.append(args))
+    metric.process({}, predictions())
+    metric.evaluate(2)
+    [(_, classwise)] = tables
+    assert list(classwise) == list(CLASSES)
+    assert classwise['person']['pq'] == pytest.approx(4 / 9)
+    assert classwise['car']['rq'] == pytest.approx(2 / 3)
+    assert classwise['sky']['sq'] == pytest.approx(5 / 6)
+    assert classwise['grass']['pq'] == 0.0
