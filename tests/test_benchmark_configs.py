@@ -41,6 +41,33 @@ BENCHMARKS = {  # name: (dataset type, test vocabulary, tasks)
     'ade150-instance': ('mmdet.ADE20KInstanceDataset', 'ade150_panoptic',
                         ('semantic', 'instance')),
 }
+#: the dataset base of each benchmark (configs/_base_/datasets/)
+DATASET_BASES = {
+    'ade847': 'ade847.py',
+    'pc459': 'pc459.py',
+    'ade150': 'ade150.py',
+    'pc59': 'pc59.py',
+    'voc20': 'voc20.py',
+    'ade150-panoptic': 'ade150_panoptic.py',
+    'ade150-instance': 'ade150_instance.py',
+}
+#: test-pipeline resize (short side, long side at most) of each model's
+#: official config, whatever the benchmark (official-implementation fact
+#: sheet, sections 5.3 and 6.1): the COCO-Panoptic configs' test mapper,
+#: the COCO-Stuff ConvNeXt-B and EVA02-L (wtext) ones. The OpenAI ViTs have
+#: no official config and follow the COCO-Panoptic ones.
+OFFICIAL_TEST_SIZE = {
+    'convnext_b_coco-panoptic': (800, 2560),
+    'convnext_l_coco-panoptic': (800, 2560),
+    'convnext_xxl_coco-panoptic': (800, 2560),
+    'rn50x16_coco-panoptic': (800, 2560),
+    'eva02-b16_coco-panoptic': (800, 2560),
+    'eva02-l14-336_coco-panoptic': (800, 2560),
+    'vit-b16_coco-panoptic': (800, 2560),
+    'vit-l14_coco-panoptic': (800, 2560),
+    'convnext_b_coco-stuff': (1024, 2048),
+    'eva02-l14-336-text-ft_coco-stuff': (512, 2048),
+}
 NAME = re.compile(r'maskclippp_(?P<main>.+)_(?P<gen>{})_(?P<bench>{})\.py$'
                   .format('|'.join(GENERATORS), '|'.join(BENCHMARKS)))
 
@@ -54,6 +81,25 @@ def parse(path):
 def test_every_main_model_on_every_benchmark():
     covered = {parse(p)[::2] for p in LEAVES}
     assert covered == {(m, b) for m in MAINS for b in BENCHMARKS}
+    assert set(OFFICIAL_TEST_SIZE) == set(MAINS)
+
+
+@pytest.mark.parametrize('path', LEAVES, ids=osp.basename)
+def test_benchmark_test_size_is_the_models_official_one(path):
+    """The test pipeline is the dataset's with its one resize set to the
+    model's official test size."""
+    main, _, bench = parse(path)
+    cfg = Config.fromfile(path)
+    short, long = OFFICIAL_TEST_SIZE[main]
+    resize = dict(type='ResizeShortestEdge', scale=short, max_size=long)
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    assert [t for t in pipeline if 'Resize' in t['type']] == [resize]
+    dataset = Config.fromfile(
+        osp.join(ROOT, 'configs', '_base_', 'datasets',
+                 DATASET_BASES[bench])).test_dataloader.dataset
+    assert dataset.pipeline[1]['type'] == 'ResizeShortestEdge'
+    assert pipeline == dataset.pipeline[:1] + [resize] + dataset.pipeline[2:]
+    assert cfg.val_dataloader == cfg.test_dataloader
 
 
 @pytest.mark.parametrize('main', MAINS)
@@ -197,9 +243,6 @@ def test_semantic_benchmark_runs_end_to_end(tmp_path):
 @pytest.mark.parametrize('kind,metric', [('panoptic', 'coco_panoptic/PQ'),
                                          ('instance', 'coco/segm_mAP')])
 def test_ade20k_panoptic_and_instance_run_end_to_end(kind, metric, tmp_path):
-    if kind == 'panoptic':
-        # mmdet's CocoPanopticMetric computes PQ with panopticapi
-        pytest.importorskip('panopticapi')
     root = write_ade_coco(str(tmp_path / 'ade'), kind)
     cfg = Config.fromfile(osp.join(
         BENCH_DIR,
@@ -216,6 +259,10 @@ def test_ade20k_panoptic_and_instance_run_end_to_end(kind, metric, tmp_path):
     cfg.val_evaluator = cfg.test_evaluator
     metrics = Runner.from_cfg(cfg).test()
     assert 0 <= metrics[metric] <= 100
+    if kind == 'panoptic':
+        assert {f'coco_panoptic/{m}{s}'
+                for m in ('PQ', 'SQ', 'RQ')
+                for s in ('', '_th', '_st')} <= set(metrics)
 
 
 def test_ade20k_panoptic_predictions_are_what_mmdet_reads(tmp_path):

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import make_segmentor
 from mmengine.structures import PixelData
 from mmseg.evaluation import IoUMetric
@@ -16,8 +17,6 @@ from mmseg_maskclippp.models.mask_generators import (FelzenszwalbMaskGenerator,
                                                      Mask2FormerGenerator,
                                                      OfflineMaskGenerator,
                                                      save_offline_masks)
-from mmseg_maskclippp.models.mask_generators.mask2former import \
-    generator_input_size
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary
 
@@ -64,7 +63,6 @@ def tiny_m2f(checkpoint=None, **kwargs):
         checkpoint=checkpoint,
         cfg_options=TINY_M2F,
         short_side=64,
-        max_long_side=96,
         **kwargs)
 
 
@@ -95,16 +93,62 @@ def m2f_and_checkpoint(tmp_path_factory):
     return gen, path
 
 
-def test_m2f_input_size_follows_mmdet_resize():
-    # short side 800 unless the long side would pass 1333 (mmdet Resize)
-    assert generator_input_size((480, 640), 800, 1333) == (800, 1067)
-    assert generator_input_size((400, 1200), 800, 1333) == (444, 1333)
-    assert generator_input_size((400, 1200), 800, None) == (800, 2400)
+def test_m2f_input_size_is_the_official_short_side_resize():
+    """Short side 800, long side truncated and never capped (mmdet's test
+    pipeline would cap it at 1333)."""
+    from mmseg_maskclippp.models.utils.resize import resize_short_side
+    assert resize_short_side((480, 640), 800) == (800, 1066)
+    assert resize_short_side((400, 1200), 800) == (800, 2400)
+    assert resize_short_side((1200, 400), 800) == (2400, 800)
+    assert resize_short_side((50, 50), 64) == (64, 64)
+
+
+def test_m2f_masks_are_the_sigmoid_at_stride_4_resized(
+        m2f_and_checkpoint, monkeypatch):
+    """The official generator's masks: short side 800 (here 64) with the
+    long side truncated and not capped; the sigmoid of the last layer's
+    stride-4 mask logits, resized to the padded input, cropped, resized to
+    the image."""
+    from mmdet.structures import DetDataSample
+    gen, _ = m2f_and_checkpoint
+    images, samples = images_and_samples([(50, 160)], seed=2)
+    seen = []
+    extract_feat = gen.detector.extract_feat
+    monkeypatch.setattr(gen.detector, 'extract_feat',
+                        lambda x: seen.append(x) or extract_feat(x))
+    out = gen(images, samples)[0]
+    [batch] = seen
+    # 160 * 64 / 50 = 204.8 -> 204 (an mmdet-style cap of 1.5 x 64 = 96
+    # would give 30 x 96); padded to mmdet's divisor 32
+    assert tuple(batch.shape[-2:]) == (64, 224)
+    h, w = 64, 204
+    det = DetDataSample(
+        metainfo=dict(img_shape=(h, w), batch_input_shape=(64, 224)))
+    with torch.no_grad():
+        cls, logits = gen.detector.panoptic_head(
+            extract_feat(batch), [det])
+    stride4 = logits[-1][0]
+    assert tuple(stride4.shape) == (10, 16, 56)
+    padded = F.interpolate(
+        stride4.sigmoid()[None], size=(64, 224), mode='bilinear',
+        align_corners=False)[0]
+    expected = F.interpolate(
+        padded[None, :, :h, :w], size=(50, 160), mode='bilinear',
+        align_corners=False)[0]
+    torch.testing.assert_close(out.masks, expected)
+    torch.testing.assert_close(out.logits, cls[-1][0])
+    # mmdet's predict order (upsample the logits, then sigmoid) differs
+    late = F.interpolate(
+        stride4[None], size=(64, 224), mode='bilinear',
+        align_corners=False)[0, :, :h, :w].sigmoid()
+    late = F.interpolate(
+        late[None], size=(50, 160), mode='bilinear', align_corners=False)[0]
+    assert (late - out.masks).abs().max() > 1e-3
 
 
 def test_m2f_outputs(m2f_and_checkpoint):
     gen, _ = m2f_and_checkpoint
-    sizes = [(64, 96), (70, 50)]  # detector inputs (64, 96), (96, 69)
+    sizes = [(64, 96), (70, 50)]  # detector inputs (64, 96), (89, 64)
     images, samples = images_and_samples(sizes)
     out = gen(images, samples)
     assert len(out) == 2
@@ -135,17 +179,18 @@ def test_m2f_batch_does_not_mix_images(m2f_and_checkpoint):
 def test_m2f_crops_padding(m2f_and_checkpoint, monkeypatch):
     """Masks come from the unpadded region of each image only."""
     gen, _ = m2f_and_checkpoint
-    sizes = [(40, 60), (70, 50)]  # detector inputs (64, 96), (96, 69)
+    sizes = [(40, 60), (70, 50)]  # detector inputs (64, 96), (89, 64)
     images, samples = images_and_samples(sizes)
 
     def inside_is_one(feats, det_samples):
+        # logits at the input resolution, so that resizing keeps edges
         h, w = det_samples[0].batch_input_shape
         logits = torch.full((len(det_samples), 10, h, w), -30.)
         for i, s in enumerate(det_samples):
             logits[i, :, :s.img_shape[0], :s.img_shape[1]] = 30.
-        return torch.zeros(len(det_samples), 10, 134), logits
+        return [torch.zeros(len(det_samples), 10, 134)], [logits]
 
-    monkeypatch.setattr(gen.detector.panoptic_head, 'predict', inside_is_one)
+    monkeypatch.setattr(gen.detector.panoptic_head, 'forward', inside_is_one)
     out = gen(images, samples)
     for g, (h, w) in zip(out, sizes):
         assert g.masks.shape == (10, h, w)
@@ -221,8 +266,7 @@ def m2f_segmentor():
             config=SWIN_T_PANOPTIC,
             checkpoint=None,
             cfg_options=TINY_M2F,
-            short_side=64,
-            max_long_side=96),
+            short_side=64),
         test_vocabulary=['person', 'sky', 'tree'],
         ensemble=dict(gamma=0.5))
 

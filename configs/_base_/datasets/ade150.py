@@ -1,7 +1,8 @@
 # ADE20K (SceneParsing 2016) validation, 2,000 images, 150 classes;
-# mmseg's ADE20KDataset (label 0 unlabelled -> ignore 255). Test size of the
-# official COCO-Stuff test mapper: short side 1024, long side <= 2048 (CLIP
-# and the mask generator resize again themselves).
+# mmseg's ADE20KDataset (label 0 unlabelled -> ignore 255). Test size short
+# side 1024, long side <= 2048 (CLIP and the mask generator resize again
+# themselves); benchmark leaves replace this resize (pipeline[1], as in every
+# dataset base) by their model's official test size.
 # Benchmark leaves read `test_vocabulary`, `test_tasks`, `thing_classes` and
 # `ignore_index` from here.
 test_vocabulary = 'ade150'

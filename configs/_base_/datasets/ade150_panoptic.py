@@ -1,5 +1,6 @@
 # ADE20K panoptic validation (2,000 images, 100 thing + 50 stuff classes),
-# evaluated by mmdet's CocoPanopticMetric (PQ, SQ, RQ). mmdet's
+# evaluated by PanopticQualityMetric (PQ, SQ, RQ: mmdet's CocoPanopticMetric
+# with panopticapi installed, else the same with hotcoco). mmdet's
 # ADE20KPanopticDataset; prepare the COCO-format annotations with mmdet's
 # tools/dataset_converters/ade20k2coco.py (see docs/benchmarks.md).
 # The model classifies over the 150 panoptic classes (in mmdet's order) and
@@ -29,7 +30,7 @@ test_dataloader = dict(
                            'scale_factor')),
         ]))
 test_evaluator = dict(
-    type='mmdet.CocoPanopticMetric',
+    type='PanopticQualityMetric',
     ann_file=data_root + '/ade20k_panoptic_val.json',
     seg_prefix=data_root + '/ade20k_panoptic_val/')
 val_dataloader = test_dataloader

@@ -5,11 +5,10 @@ an mmdet checkpoint; only its backbone and panoptic head run. It sees the
 image at its own input size and normalisation, independent of CLIP's.
 """
 import copy
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmcv.image import rescale_size
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.hub import get_config
@@ -19,6 +18,7 @@ from torch import Tensor
 
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
+from ..utils.resize import resize_short_side
 from .base import BaseMaskGenerator, GeneratedMasks
 
 
@@ -28,18 +28,6 @@ def load_mmdet_config(config: str) -> Config:
     if '::' in config:
         return get_config(config)
     return Config.fromfile(config)
-
-
-def generator_input_size(size: Tuple[int, int], short_side: int,
-                         max_long_side: Optional[int]) -> Tuple[int, int]:
-    """(H, W) rescaled as mmdet's keep-ratio ``Resize`` does: short side
-    ``short_side`` unless the long side would exceed ``max_long_side``."""
-    h, w = size
-    scale = short_side / min(h, w)
-    if max_long_side is not None:
-        scale = min(scale, max_long_side / max(h, w))
-    new_w, new_h = rescale_size((w, h), scale)
-    return new_h, new_w
 
 
 def _leave_out_detector(module, state_dict, prefix, local_metadata):
@@ -65,9 +53,10 @@ class Mask2FormerGenerator(BaseMaskGenerator):
             None keeps random weights (tests only).
         vocabulary: the detector's training classes in its label order
             (the built-in ``coco_panoptic`` is mmdet's COCO-panoptic order).
-        short_side: short side of the detector input (mmdet's test size).
-        max_long_side: cap on the long side of the detector input (mmdet's
-            test pipeline uses 1333); None for no cap.
+        short_side: short side of the detector input; the long side
+            follows the aspect ratio (truncated), with no cap, as the
+            official generator resizes (its mmdet test pipeline would cap
+            the long side at 1333 instead).
         cfg_options: overrides merged into the mmdet config
             (``Config.merge_from_dict``), e.g.
             ``{'model.panoptic_head.num_queries': 10}``.
@@ -81,9 +70,12 @@ class Mask2FormerGenerator(BaseMaskGenerator):
     Images are resized bilinearly to the detector input size, normalised
     with the mean, std and channel order of the detector's
     ``data_preprocessor`` and padded to its ``pad_size_divisor``. Each
-    image gets Q masks (the sigmoid of the last decoder layer's mask
-    logits, padding cropped, resized bilinearly to the image size) and
-    (Q, K_g + 1) class logits, void last.
+    image gets Q masks and (Q, K_g + 1) class logits, void last, from the
+    last decoder layer. As in the official generator, the masks are the
+    sigmoid of the stride-4 mask logits, resized bilinearly to the padded
+    input, cropped to the image, then resized bilinearly to the size of
+    the image given (mmdet's own ``predict`` upsamples the logits before
+    the sigmoid, which gives other probabilities).
     """
 
     def __init__(self,
@@ -91,7 +83,6 @@ class Mask2FormerGenerator(BaseMaskGenerator):
                  checkpoint: Optional[str],
                  vocabulary: VocabularyLike = 'coco_panoptic',
                  short_side: int = 800,
-                 max_long_side: Optional[int] = 1333,
                  cfg_options: Optional[dict] = None,
                  strict: bool = True,
                  init_cfg=None):
@@ -115,7 +106,6 @@ class Mask2FormerGenerator(BaseMaskGenerator):
         self._set_normalization(
             cfg.model.get('data_preprocessor') or {}, config)
         self.short_side = short_side
-        self.max_long_side = max_long_side
         if checkpoint is not None:
             load_checkpoint(
                 self.detector, checkpoint, map_location='cpu', strict=strict)
@@ -152,8 +142,7 @@ class Mask2FormerGenerator(BaseMaskGenerator):
         """Resized, normalised, padded (B, 3, H', W') batch and the
         resized sizes."""
         sizes = [
-            generator_input_size(
-                tuple(img.shape[-2:]), self.short_side, self.max_long_side)
+            resize_short_side(tuple(img.shape[-2:]), self.short_side)
             for img in images
         ]
         h = max(s[0] for s in sizes)
@@ -182,16 +171,22 @@ class Mask2FormerGenerator(BaseMaskGenerator):
             for size in sizes
         ]
         feats = self.detector.extract_feat(batch)
-        cls_logits, mask_logits = self.detector.panoptic_head.predict(
-            feats, samples)
+        # per decoder layer: (B, Q, K_g + 1) and (B, Q, H' / 4, W' / 4)
+        cls_logits, mask_logits = self.detector.panoptic_head(feats, samples)
+        probs = F.interpolate(
+            mask_logits[-1].sigmoid(),
+            size=batch.shape[-2:],
+            mode='bilinear',
+            align_corners=False)
         out = []
-        for img, size, cls, masks in zip(images, sizes, cls_logits,
-                                         mask_logits):
-            masks = masks[:, :size[0], :size[1]].sigmoid()
-            masks = F.interpolate(
-                masks[None],
-                size=img.shape[-2:],
-                mode='bilinear',
-                align_corners=False)[0]
+        for img, size, cls, masks in zip(images, sizes, cls_logits[-1],
+                                         probs):
+            masks = masks[:, :size[0], :size[1]]
+            if masks.shape[-2:] != img.shape[-2:]:
+                masks = F.interpolate(
+                    masks[None],
+                    size=img.shape[-2:],
+                    mode='bilinear',
+                    align_corners=False)[0]
             out.append(GeneratedMasks(masks=masks, logits=cls))
         return out

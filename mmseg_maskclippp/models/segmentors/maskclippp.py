@@ -33,16 +33,9 @@ from ..mask_generators.ensemble import GeometricEnsemble
 from ..necks.mask_pooling import MaskEmbeddings, neck_args_for
 from ..utils.postprocess import (instance_inference, panoptic_inference,
                                  semantic_inference)
+from ..utils.resize import resize_short_side
 
 TASKS = ('semantic', 'panoptic', 'instance')
-
-
-def resize_short_side(size: Tuple[int, int], short: int) -> Tuple[int, int]:
-    """(H, W) scaled so that the short side is ``short``; the long side is
-    truncated, as the official CLIP test resize does."""
-    h, w = size
-    scale = short / min(h, w)
-    return (short, int(w * scale)) if h <= w else (int(h * scale), short)
 
 
 def pad_images(images: Sequence[Tensor], divisor: int,

@@ -33,10 +33,12 @@ def panoptic_inference(scores: Tensor,
     """Mask2Former-style panoptic merging.
 
     A mask is kept when its best class (void included) is not void and
-    scores above ``object_mask_threshold``; each pixel goes to the kept
-    mask with the highest score * mask value; a kept mask whose owned area
+    scores above ``object_mask_threshold``; each pixel is owned by the kept
+    mask with the highest score * mask value. A kept mask whose owned area
     is less than ``overlap_threshold`` of its own (mask >= 0.5) area is
-    dropped; stuff regions of one class are merged.
+    dropped; otherwise its segment is the pixels it owns where its mask
+    is >= 0.5, so weakly covered pixels (every mask < 0.5) stay void, as
+    in the official code. Stuff regions of one class are merged.
 
     Args:
         is_thing: (K,) bool, thing classes get one id per instance.
@@ -58,18 +60,19 @@ def panoptic_inference(scores: Tensor,
     for k in range(len(masks)):
         label = int(labels[k])
         owned = owner == k
+        inside = masks[k] >= 0.5
+        segment = owned & inside
         owned_area = int(owned.sum())
-        original_area = int((masks[k] >= 0.5).sum())
-        if owned_area == 0 or original_area == 0 or \
-                int((owned & (masks[k] >= 0.5)).sum()) == 0:
+        original_area = int(inside.sum())
+        if owned_area == 0 or original_area == 0 or not segment.any():
             continue
         if owned_area / original_area < overlap_threshold:
             continue
         if bool(is_thing[label]):
-            panoptic[owned] = label + instance * INSTANCE_OFFSET
+            panoptic[segment] = label + instance * INSTANCE_OFFSET
             instance += 1
         else:
-            panoptic[owned] = label
+            panoptic[segment] = label
     return panoptic
 
 
