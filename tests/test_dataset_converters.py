@@ -79,8 +79,9 @@ def test_ade20k_847_converter_needs_the_release(tmp_path):
 def test_ade20k_847_converter_puts_labels_in_the_protocol_order(tmp_path):
     """The release numbers classes by objectnames index, the benchmark by
     frequency: the converter assigns release classes to the built-in
-    protocol list by their synonyms, also where none is shared (``house``
-    vs ``house exterior``, as in ADE20K_2021_17_01)."""
+    protocol list by their synonyms, and by shared words where no synonym
+    is shared (``house`` vs ``house exterior``, ``fan`` vs ``ceiling fan``,
+    as in ADE20K_2021_17_01)."""
     root = str(tmp_path / 'ADE20K_2021_17_01')
     protocol = Vocabulary.build('ade847')
     positions = np.random.default_rng(0).permutation(900)[:847]
@@ -88,7 +89,9 @@ def test_ade20k_847_converter_puts_labels_in_the_protocol_order(tmp_path):
     for label, position in enumerate(positions):
         objectnames[position] = ', '.join(reversed(protocol.classes[label]))
     house = protocol.names.index('house exterior')
+    fan = protocol.names.index('ceiling fan')
     objectnames[positions[house]] = 'house'
+    objectnames[positions[fan]] = 'fan'
     os.makedirs(root)
     with open(osp.join(root, 'index_ade20k.pkl'), 'wb') as f:
         pickle.dump(dict(objectnames=objectnames, filename=[]), f)
@@ -98,13 +101,15 @@ def test_ade20k_847_converter_puts_labels_in_the_protocol_order(tmp_path):
         path = osp.join(root, 'images/ADE', split, 'x', 'ADE_all_classes')
         mmcv.imwrite(np.ascontiguousarray(ade_rgb(values)[..., ::-1]),
                      path + '_seg.png')
-    with pytest.warns(UserWarning, match="1 of 847 .* 'house' / "
-                      "'house exterior'"):
+    with pytest.warns(UserWarning, match="2 of 847 .* 'house' / "
+                      "'house exterior', .* 'fan' / 'ceiling fan'"):
         ade20k_847.main([root])
     vocab = Vocabulary.from_file(osp.join(root, 'ade847_vocabulary.txt'))
-    assert len(vocab) == 847 and vocab.classes[house] == ('house', )
+    assert len(vocab) == 847
+    assert (vocab.classes[house], vocab.classes[fan]) == (('house', ),
+                                                          ('fan', ))
     for label, synonyms in enumerate(protocol.classes):
-        if label != house:
+        if label not in (house, fan):
             assert set(synonyms) <= set(vocab.classes[label]), label
     out = mmcv.imread(
         osp.join(root, 'annotations_847/validation/x/ADE_all_classes.png'),
