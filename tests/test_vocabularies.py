@@ -1,12 +1,15 @@
 """The built-in vocabularies: the benchmark-protocol class lists, in the
 label order of each dataset, and the seen / unseen split they give."""
+import ast
+import fnmatch
 import importlib.util
+import os
 import os.path as osp
 import re
 
 import pytest
-
 from conftest import make_segmentor
+
 from mmseg_maskclippp.evaluation.metrics.seen_split import seen_classes
 from mmseg_maskclippp.vocabulary import BUILTIN_DIR, Vocabulary
 
@@ -201,3 +204,19 @@ def test_the_model_gives_the_same_split():
                        model.seen_classes.tolist()))
     assert seen == [by_name[n] for n in
                     Vocabulary.build('ade150_panoptic').names]
+
+
+def test_vocabulary_files_are_package_data():
+    """Every built-in vocabulary and its provenance note ship in the
+    wheel (setup.py's package_data)."""
+    with open(osp.join(ROOT, 'setup.py')) as f:
+        setup = ast.parse(f.read())
+    package_data = next(
+        ast.literal_eval(node.value) for node in ast.walk(setup)
+        if isinstance(node, ast.keyword) and node.arg == 'package_data')
+    patterns = package_data['mmseg_maskclippp']
+    files = os.listdir(BUILTIN_DIR)
+    assert 'README.md' in files and 'ade847.txt' in files
+    for name in files:
+        assert any(
+            fnmatch.fnmatch(f'vocabularies/{name}', p) for p in patterns), name
