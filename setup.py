@@ -34,8 +34,8 @@ setup(
     include_package_data=True,
     package_data={
         'mmseg_maskclippp':
-        ['vocabularies/*.txt', 'models/text/templates/*.txt',
-         'toy_world/*.json']
+        ['vocabularies/*.txt', 'vocabularies/README.md',
+         'models/text/templates/*.txt', 'toy_world/*.json']
     },
     python_requires='>=3.9',
     install_requires=read_requirements('runtime') + ['mmcv>=2.0.0,<2.2.0'],

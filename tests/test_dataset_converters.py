@@ -1,4 +1,5 @@
 """The dataset converters on small fixtures in the raw releases' formats."""
+import os
 import os.path as osp
 import pickle
 import sys
@@ -54,7 +55,8 @@ def ade_release(tmp_path):
 def test_ade20k_847_converter(ade_release):
     root, maps = ade_release
     with pytest.warns(UserWarning, match='2 classes found'):
-        ade20k_847.main([root, '--splits', 'validation', 'training'])
+        ade20k_847.main([root, '--splits', 'validation', 'training',
+                         '--class-order', 'objectnames'])
     # classes present in both splits: values 2 and 260 (1 is val only)
     vocab = Vocabulary.from_file(osp.join(root, 'ade847_vocabulary.txt'))
     assert vocab.classes == (('person', 'individual', 'someone'),
@@ -72,6 +74,55 @@ def test_ade20k_847_converter(ade_release):
 def test_ade20k_847_converter_needs_the_release(tmp_path):
     with pytest.raises(FileNotFoundError, match='index_ade20k.pkl'):
         ade20k_847.main([str(tmp_path)])
+
+
+def test_ade20k_847_converter_puts_labels_in_the_protocol_order(tmp_path):
+    """The release numbers classes by objectnames index, the benchmark by
+    frequency: the converter assigns release classes to the built-in
+    protocol list by their synonyms, and by shared words where no synonym
+    is shared (``house`` vs ``house exterior``, ``fan`` vs ``ceiling fan``,
+    as in ADE20K_2021_17_01)."""
+    root = str(tmp_path / 'ADE20K_2021_17_01')
+    protocol = Vocabulary.build('ade847')
+    positions = np.random.default_rng(0).permutation(900)[:847]
+    objectnames = [f'thing {i}' for i in range(900)]
+    for label, position in enumerate(positions):
+        objectnames[position] = ', '.join(reversed(protocol.classes[label]))
+    house = protocol.names.index('house exterior')
+    fan = protocol.names.index('ceiling fan')
+    objectnames[positions[house]] = 'house'
+    objectnames[positions[fan]] = 'fan'
+    os.makedirs(root)
+    with open(osp.join(root, 'index_ade20k.pkl'), 'wb') as f:
+        pickle.dump(dict(objectnames=objectnames, filename=[]), f)
+    values = np.zeros((30, 30), np.int64)  # class value = position + 1
+    values.flat[:847] = positions + 1
+    for split in ('training', 'validation'):
+        path = osp.join(root, 'images/ADE', split, 'x', 'ADE_all_classes')
+        mmcv.imwrite(np.ascontiguousarray(ade_rgb(values)[..., ::-1]),
+                     path + '_seg.png')
+    with pytest.warns(UserWarning, match="2 of 847 .* 'house' / "
+                      "'house exterior', .* 'fan' / 'ceiling fan'"):
+        ade20k_847.main([root])
+    vocab = Vocabulary.from_file(osp.join(root, 'ade847_vocabulary.txt'))
+    assert len(vocab) == 847
+    assert (vocab.classes[house], vocab.classes[fan]) == (('house', ),
+                                                          ('fan', ))
+    for label, synonyms in enumerate(protocol.classes):
+        if label not in (house, fan):
+            assert set(synonyms) <= set(vocab.classes[label]), label
+    out = mmcv.imread(
+        osp.join(root, 'annotations_847/validation/x/ADE_all_classes.png'),
+        flag='unchanged')
+    np.testing.assert_array_equal(out.flat[:847], np.arange(847))
+    assert (out.flat[847:] == 65535).all()
+
+
+def test_ade20k_847_protocol_order_needs_847_classes(ade_release):
+    root, _ = ade_release
+    with pytest.raises(ValueError, match="2 classes present in both splits, "
+                       "the 'ade847' protocol list has 847"):
+        ade20k_847.main([root])
 
 
 @pytest.fixture

@@ -33,9 +33,16 @@ def write_vocabulary(path, num_classes):
         .to_file(path)
 
 
-def write_ade847(root, num_classes=300, num=1):
-    """The layout written by tools/dataset_converters/ade20k_847.py."""
-    write_vocabulary(osp.join(root, 'ade847_vocabulary.txt'), num_classes)
+def write_ade847(root, num_classes=300, num=1, vocabulary=None):
+    """The layout written by tools/dataset_converters/ade20k_847.py, with
+    ``num_classes`` classes ``'class i'`` or the classes of
+    ``vocabulary``."""
+    path = osp.join(root, 'ade847_vocabulary.txt')
+    if vocabulary is None:
+        write_vocabulary(path, num_classes)
+    else:
+        vocabulary.to_file(path)
+        num_classes = len(vocabulary)
     for i in range(num):
         name = f'cultural/apse/ADE_val_{i:08d}'
         mmcv.imwrite(
@@ -182,22 +189,44 @@ def test_pas20_drops_background(tmp_path):
             reduce_zero_label=False)
 
 
-def test_builtin_vocabularies_follow_the_reused_datasets():
-    """Labels index the test vocabulary: it must be the dataset's classes
-    in the dataset's order."""
-    from mmdet.datasets import ADE20KInstanceDataset, ADE20KPanopticDataset
-    from mmseg.datasets import ADE20KDataset, PascalContextDataset59
-    for name, dataset in (('ade150', ADE20KDataset),
-                          ('pc59', PascalContextDataset59),
-                          ('ade150_panoptic', ADE20KPanopticDataset)):
-        assert Vocabulary.build(name).names == Vocabulary(
-            dataset.METAINFO['classes']).names, name
-    # the instance classes are the panoptic thing classes, in order
-    assert len(Vocabulary.build('ade150_panoptic_things')) == len(
-        ADE20KInstanceDataset.METAINFO['classes'])
-    things = Vocabulary.build('ade150_panoptic_things').names
-    assert things == Vocabulary(
-        ADE20KPanopticDataset.METAINFO['thing_classes']).names
-    instance = Vocabulary(ADE20KInstanceDataset.METAINFO['classes']).names
-    same = [a == b for a, b in zip(things, instance)]
-    assert sum(same) >= 90  # a few are renamed (window -> windowpane)
+def test_label_order_is_checked_against_the_test_vocabulary(tmp_path):
+    """The benchmark configs predict the protocol list ('ade847', 'pc459')
+    over label maps numbered by the converter's vocabulary file: a file in
+    another order is refused, naming the first differing label; a few
+    renamed classes only warn."""
+    protocol = Vocabulary.build('ade847')
+    root = write_ade847(str(tmp_path), vocabulary=protocol)
+    path = osp.join(root, 'ade847_vocabulary.txt')
+    kwargs = dict(
+        data_root=root,
+        data_prefix=dict(
+            img_path='images/ADE/validation',
+            seg_map_path='annotations_847/validation'))
+    dataset = ADE20K847Dataset(test_vocabulary='ade847', **kwargs)
+    assert dataset.metainfo['classes'] == tuple(protocol.names)
+    # other display names are fine when a synonym is shared (in any case)
+    Vocabulary([(f'release name {i}', c[-1].upper())
+                for i, c in enumerate(protocol.classes)]).to_file(path)
+    ADE20K847Dataset(test_vocabulary='ade847', **kwargs)
+    # another order (here: wall and building swapped, as in the release's
+    # objectnames order): refused, naming the first differing label
+    swapped = list(protocol.classes)
+    swapped[:2] = swapped[1::-1]
+    Vocabulary(swapped[:2] + [
+        swapped[i] for i in np.random.default_rng(0).permutation(
+            range(2, 847))
+    ]).to_file(path)
+    with pytest.raises(ValueError, match="label 0: 'building,.*' vs "
+                       "'wall,.*not in the order of the test vocabulary"):
+        ADE20K847Dataset(test_vocabulary='ade847', **kwargs)
+    # three classes renamed: a warning naming them
+    renamed = [list(c) for c in protocol.classes]
+    for i in (5, 61, 700):
+        renamed[i] = [f'renamed {i}']
+    Vocabulary(renamed).to_file(path)
+    with pytest.warns(UserWarning, match="3 of 847 .*5 'renamed 5' / "
+                      "'floor', 61 .*700 "):
+        ADE20K847Dataset(test_vocabulary='ade847', **kwargs)
+    write_vocabulary(path, 300)
+    with pytest.raises(ValueError, match='300 classes .* has 847'):
+        ADE20K847Dataset(test_vocabulary='ade847', **kwargs)

@@ -60,8 +60,6 @@ def test_typed_classes_come_first_and_files_work(tmp_path):
     ('sky,|tree', None, 'empty class name or synonym'),
     ('tree|sky| tree', None, "'tree' is used by class 0 and class 2"),
     (None, None, '--classes'),
-    (None, 'ade847', 'not shipped .* dataset converter .* path'),
-    (None, 'ade150+pc459', 'PC-459'),
     (None, 'ade151', 'ade150.*pc59'),
     (None, 'ade150++voc20', 'empty vocabulary name'),
 ])
@@ -245,7 +243,7 @@ def _bad_checkpoint(setup):
 @pytest.mark.parametrize('case', [
     'unreadable image', 'empty vocabulary', 'blank class', 'duplicate',
     'bad checkpoint', 'ground-truth generator', 'unknown generator',
-    'ade847', 'folder without images', 'two outputs of one name'
+    'unknown vocabulary', 'folder without images', 'two outputs of one name'
 ])
 def test_bad_input_exits_with_a_message_and_writes_nothing(
         setup, tmp_path, case):
@@ -280,8 +278,8 @@ def test_bad_input_exits_with_a_message_and_writes_nothing(
         inputs += [osp.join(setup['images'], 'a.png')]
         message = 'would both be written as a.png'
     else:
-        extra += ['--vocabulary', 'ade847']
-        message = 'ADE20K-full .* not shipped'
+        extra += ['--vocabulary', 'ade848']
+        message = "'ade848' is neither a benchmark vocabulary .*ade847"
     argv = inputs + [setup['config'], checkpoint, '--out-dir', str(out),
                      '--device', 'cpu'] + extra
     with pytest.raises(SystemExit) as error:

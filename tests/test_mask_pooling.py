@@ -13,7 +13,7 @@ from mmseg_maskclippp.models.utils.mask_prior import (OUTSIDE_MASK_BIAS,
                                                       mask_attention_bias,
                                                       mask_average_weights)
 
-ATTENTION_FAMILIES = ('test-vit', 'test-eva', 'test-resnet')
+ATTENTION_FAMILIES = ('test-vit', 'test-eva', 'test-eva01', 'test-resnet')
 
 
 def build(name, **kwargs):
@@ -173,9 +173,11 @@ def sharpen_attention(clip, factor=20.0):
             if 'in_proj_weight' in name or '.q_proj.' in name or \
                     '.k_proj.' in name:
                 param.mul_(factor)
+            elif name.endswith('.attn.qkv.weight'):  # fused: q and k rows
+                param[:2 * param.shape[1]].mul_(factor)
 
 
-@pytest.mark.parametrize('name', ['test-vit', 'test-eva'])
+@pytest.mark.parametrize('name', ['test-vit', 'test-eva', 'test-eva01'])
 def test_vit_mask_tokens_match_the_extended_sequence(name):
     clip, neck = build(name)
     sharpen_attention(clip)
@@ -189,7 +191,7 @@ def test_vit_mask_tokens_match_the_extended_sequence(name):
     assert torch.allclose(ours, reference, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('name', ['test-vit', 'test-eva'])
+@pytest.mark.parametrize('name', ['test-vit', 'test-eva', 'test-eva01'])
 def test_vit_original_tokens_are_bit_identical_to_plain_clip(name):
     clip, neck = build(name)
     size = clip.clip.image_size
@@ -305,9 +307,13 @@ TRAINABLE = {
     'test-eva':
     lambda n: n == 'trunk.pos_embed' or any(
         f'.attn.{p}_proj.' in n for p in 'qkv'),
+    'test-eva01':
+    lambda n: n == 'trunk.pos_embed' or any(
+        f'.attn.{p}' in n for p in ('qkv.', 'q_bias', 'v_bias')),
 }
 
 
+@pytest.mark.parametrize('family', TRAINABLE)
 def test_only_the_intended_parameters_train(family):
     clip, neck = build(family)
     clip.train()

@@ -1,8 +1,8 @@
 """Tiny random-weight CLIPs of every family, for tests.
 
-Registers small timm trunks (ConvNeXt, EVA02) and open_clip model configs
-named ``test-<family>`` with ``open_clip.add_model_config``; nothing is
-downloaded. Call :func:`register_tiny_models` once (conftest does).
+Registers small timm trunks (ConvNeXt, EVA02, EVA01) and open_clip model
+configs named ``test-<family>`` with ``open_clip.add_model_config``; nothing
+is downloaded. Call :func:`register_tiny_models` once (conftest does).
 """
 import json
 import os.path as osp
@@ -38,6 +38,15 @@ CONFIGS = {
     'test-eva': dict(
         embed_dim=EMBED_DIM,
         vision_cfg=dict(timm_model_name='maskclippp_test_eva02',
+                        timm_model_pretrained=False, timm_pool='token',
+                        timm_proj=None, image_size=32),
+        text_cfg=TEXT_CFG,
+        custom_text=True),
+    # EVA01-CLIP layout (EVA01-g-14-plus, paper Table 4); not in FAMILIES,
+    # the EVA-specific tests use it
+    'test-eva01': dict(
+        embed_dim=EMBED_DIM,
+        vision_cfg=dict(timm_model_name='maskclippp_test_eva01',
                         timm_model_pretrained=False, timm_pool='token',
                         timm_proj=None, image_size=32),
         text_cfg=TEXT_CFG,
@@ -84,6 +93,15 @@ def maskclippp_test_eva02(pretrained=False, **kwargs):
             qkv_fused=False, mlp_ratio=4 * 2 / 3, swiglu_mlp=True,
             scale_mlp=True, scale_attn_inner=True, use_rot_pos_emb=True,
             ref_feat_shape=(4, 4), **_model_kwargs(kwargs)))
+
+
+@register_model
+def maskclippp_test_eva01(pretrained=False, **kwargs):
+    # an EVA01-CLIP block layout (fused qkv with q and v biases, GELU MLP,
+    # no RoPE; timm's eva_giant_patch14_224) at toy size
+    return _with_cfg(
+        Eva(img_size=32, patch_size=8, embed_dim=32, depth=3, num_heads=2,
+            qkv_fused=True, **_model_kwargs(kwargs)))
 
 
 _registered = False

@@ -50,10 +50,10 @@ def parse_args(argv=None):
         "'sky,clouds|tree|red car'")
     parser.add_argument(
         '--vocabulary',
-        help='benchmark vocabularies (ade150, pc59, voc20, coco-stuff, ...) '
-        "or vocabulary files, joined by '+': 'ade150+voc20'. With "
-        '--classes too, the typed classes come first. Default (neither): '
-        "the config's test vocabulary")
+        help='benchmark vocabularies (ade150, ade847, pc459, voc20, '
+        "coco-stuff, ...) or vocabulary files, joined by '+': "
+        "'ade150+voc20'. With --classes too, the typed classes come first. "
+        "Default (neither): the config's test vocabulary")
     parser.add_argument(
         '--task', choices=['semantic', 'panoptic', 'instance'],
         default='semantic', help='what to draw')

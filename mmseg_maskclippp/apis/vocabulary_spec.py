@@ -10,13 +10,6 @@ from typing import Optional
 
 from mmseg_maskclippp.vocabulary import Vocabulary
 
-#: benchmark vocabularies written by the dataset converters into the
-#: dataset folder (their class lists are not shipped with the package)
-CONVERTER_VOCABULARIES = {
-    'ade847': 'ADE20K-full (A-847)',
-    'pc459': 'PASCAL Context 459 (PC-459)',
-}
-
 
 def builtin_name(name: str) -> str:
     """``'coco-stuff'`` -> ``'coco_stuff'``: the spelling of the built-in
@@ -32,15 +25,10 @@ def vocabulary_from_name(spec: str) -> Vocabulary:
         return Vocabulary.build(name)
     if osp.isfile(spec):
         return Vocabulary.from_file(spec)
-    if name in CONVERTER_VOCABULARIES:
-        raise ValueError(
-            f'the {CONVERTER_VOCABULARIES[name]} vocabulary {spec!r} is not '
-            'shipped with the package: its dataset converter writes it into '
-            'the dataset folder; pass the path of that file instead')
-    known = Vocabulary.builtin_names() + sorted(CONVERTER_VOCABULARIES)
     raise ValueError(
         f'vocabulary {spec!r} is neither a benchmark vocabulary '
-        f'({", ".join(known)}) nor an existing vocabulary file')
+        f'({", ".join(Vocabulary.builtin_names())}) nor an existing '
+        'vocabulary file')
 
 
 def parse_vocabulary(classes: Optional[str] = None,

@@ -1,0 +1,14 @@
+# Paper Table 4 "EVA01 ViT-g/14-plus" setting on A-150: EVA01 ViT-g/14-plus
+# fine-tuned on COCO panoptic, Swin-L Mask2Former (COCO panoptic) masks,
+# gamma 0.1.
+_base_ = [
+    './_base_/maskclippp_eva01-g14-plus_coco-panoptic.py',
+    '../_base_/datasets/ade150.py',
+    '../_base_/generators/m2f_swin_l.py',
+]
+model = dict(
+    test_vocabulary=_base_.test_vocabulary,
+    mask_generator=dict(_base_.mask_generator, _delete_=True),
+    ensemble=dict(gamma=0.1),
+    test_cfg=dict(
+        tasks=_base_.test_tasks, thing_classes=_base_.thing_classes))
