@@ -60,6 +60,7 @@ OFFICIAL_TEST_SIZE = {
     'rn50x16_coco-panoptic': (800, 2560),
     'eva02-b16_coco-panoptic': (800, 2560),
     'eva02-l14-336_coco-panoptic': (800, 2560),
+    'eva01-g14-plus_coco-panoptic': (800, 2560),
     'vit-b16_coco-panoptic': (800, 2560),
     'vit-l14_coco-panoptic': (800, 2560),
     'convnext_b_coco-stuff': (1024, 2048),

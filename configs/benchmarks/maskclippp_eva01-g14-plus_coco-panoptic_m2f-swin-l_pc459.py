@@ -6,6 +6,11 @@ _base_ = [
     '../_base_/datasets/pc459.py',
     '../_base_/generators/m2f_swin_l.py',
 ]
+# the model's official test size (test_resize) replaces the dataset's
+test_pipeline = _base_.test_dataloader.dataset.pipeline
+test_pipeline[1] = _base_.test_resize  # ResizeShortestEdge
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+val_dataloader = test_dataloader
 model = dict(
     test_vocabulary=_base_.test_vocabulary,
     mask_generator=dict(_base_.mask_generator, _delete_=True),
