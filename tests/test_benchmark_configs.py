@@ -26,6 +26,18 @@ GENERATORS = {
     'm2f-swin-l': 'Mask2FormerGenerator',
     'gt-oracle': 'GTMaskGenerator',
     'offline': 'OfflineMaskGenerator',
+    'maft-b-ens': 'OfflineMaskGenerator',
+    'maft-l-ens': 'OfflineMaskGenerator',
+    'fcclip-b': 'OfflineMaskGenerator',
+    'fcclip-l': 'OfflineMaskGenerator',
+}
+#: exports with class logits: (gamma, the generator's training vocabulary
+#: = the seen set of Eq. 4), as the README's MAFT+ / FC-CLIP rows
+OPEN_VOCABULARY_EXPORTS = {
+    'maft-b-ens': (0.4, 'coco_stuff'),
+    'maft-l-ens': (0.1, 'coco_stuff'),
+    'fcclip-b': (0.0, 'coco_panoptic'),
+    'fcclip-l': (0.0, 'coco_panoptic'),
 }
 BENCHMARKS = {  # name: (dataset type, test vocabulary, tasks)
     'ade847': ('ADE20K847Dataset', 'ade847', ('semantic', )),
@@ -134,7 +146,13 @@ def test_benchmark_config_loads(path):
     if gen == 'gt-oracle':
         assert cfg.model.mask_generator.ignore_index == ignore
         assert evaluators[1].type == 'MaskAccuracyMetric'
-    if 'panoptic' not in tasks and 'instance' not in tasks:
+    if gen in OPEN_VOCABULARY_EXPORTS:
+        gamma, seen = OPEN_VOCABULARY_EXPORTS[gen]
+        assert cfg.model.ensemble.seen_vocabulary == seen
+        assert cfg.model.mask_generator.format == 'npz'
+        assert cfg.model.mask_generator.mask_dir.endswith(
+            f'/{gen.replace("-ens", "")}/{bench}')
+    elif 'panoptic' not in tasks and 'instance' not in tasks:
         gamma = 0.1 if gen.startswith('m2f') else 0.0
     else:
         gamma = 0.0

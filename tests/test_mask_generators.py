@@ -431,7 +431,8 @@ def test_offline_npy(tmp_path, label_map):
 
 
 @pytest.mark.parametrize('fmt,suffix', [('npy', '.npy'), ('rle_json', '.json'),
-                                        ('panoptic_png', '.png')])
+                                        ('panoptic_png', '.png'),
+                                        ('npz', '.npz')])
 def test_offline_writer_round_trip(tmp_path, label_map, fmt, suffix):
     masks = masks_of(label_map, [0, 3, 7])
     save_offline_masks(masks, str(tmp_path / f'frame_01{suffix}'), fmt)

@@ -17,11 +17,21 @@ its softmax); here matches are explicit in both directions:
   its probability equally between them.
 
 So P_s sums to the probability of the matched generator classes, and
-nothing depends on class order. After Eq. 4 the scores are renormalised and
+nothing depends on class order.
+
+Which test classes are *seen* (the set K) depends on the generator. A
+closed-vocabulary generator (COCO Mask2Former) knows only its training
+classes: K is the test classes it matches. An open-vocabulary generator
+(FC-CLIP, MAFT+) scores every test class, so matching says nothing: K is
+then given explicitly (``seen``), as the official ``_ens`` configs do with
+the overlap of the test classes with the generator's training set (their
+``DATASETS.TRAIN``). Either way a class outside K keeps CLIP's probability.
+
+After Eq. 4 the scores are renormalised and
 the generator's void probability v enters as in the official code:
 final = [P * (1 - v), v].
 """
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -35,14 +45,23 @@ class GeometricEnsemble:
     Args:
         test_vocabulary: the K classes being predicted.
         generator_vocabulary: the K_g classes of the generator's logits.
-        gamma: exponent of the generator probability on matched classes
-            (0: CLIP only; 1: the generator alone on matched classes).
+        gamma: exponent of the generator probability on seen classes
+            (0: CLIP only; 1: the generator alone on seen classes).
+        seen: (K,) bools, the test classes whose generator probability
+            enters (only those the generator matches count); default: all
+            matched classes (right for a closed-vocabulary generator).
     """
 
-    def __init__(self, test_vocabulary: Vocabulary,
-                 generator_vocabulary: Vocabulary, gamma: float):
+    def __init__(self,
+                 test_vocabulary: Vocabulary,
+                 generator_vocabulary: Vocabulary,
+                 gamma: float,
+                 seen: Optional[Sequence[bool]] = None):
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f'gamma must lie in [0, 1], got {gamma}')
+        if seen is not None and len(seen) != len(test_vocabulary):
+            raise ValueError(f'seen has {len(seen)} entries for '
+                             f'{len(test_vocabulary)} test classes')
         self.gamma = gamma
         matches = generator_vocabulary.match(test_vocabulary)
         share = torch.zeros(len(generator_vocabulary), len(test_vocabulary))
@@ -51,8 +70,11 @@ class GeometricEnsemble:
                 share[g, test_classes] = 1.0 / len(test_classes)
         #: (K_g, K): fraction of generator class g given to test class i
         self.share = share
-        #: (K,) bool: test classes the generator knows (the set K of Eq. 4)
+        #: (K,) bool: the set K of Eq. 4, test classes the generator knows
+        #: (and that are seen, when ``seen`` is given)
         self.matched = share.sum(0) > 0
+        if seen is not None:
+            self.matched &= torch.as_tensor(list(seen), dtype=torch.bool)
 
     def generator_probs(self, logits: Tensor) -> Tensor:
         """(Q, K_g + 1) generator logits -> P_s over the test classes

@@ -1,5 +1,6 @@
 """Precomputed masks read from a folder, so that masks of any method
-(FC-CLIP, MAFT+, SAM, ...) can be classified.
+(FC-CLIP, MAFT+, SAM, ...) can be classified, and the class logits of
+open-vocabulary generators (FC-CLIP, MAFT+) enter Eq. 4.
 
 One file per image, ``<mask_dir>/<image stem><suffix>``, in one of the
 formats:
@@ -12,13 +13,16 @@ formats:
 * ``rle_json``: a JSON list of COCO RLE dicts (``size``, ``counts``) or of
   dicts holding one under ``segmentation`` (COCO annotations);
 * ``npy``: an (H, W) integer label map (as ``label_png``) or a (Q, H, W)
-  stack of soft masks in [0, 1].
+  stack of soft masks in [0, 1];
+* ``npz``: binary masks as run lengths, with the generator's class logits
+  over the classes of ``<mask_dir>/vocabulary.txt`` (void last) when the
+  folder has that file (see :mod:`.offline_npz`; docs/offline_masks.md).
 
 Masks are in increasing value / id order, or in file order.
 """
 import json
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -27,13 +31,18 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from mmseg_maskclippp.registry import MODELS
+from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 from .base import BaseMaskGenerator, GeneratedMasks
+from .offline_npz import VOCABULARY_FILE, read_offline_npz, save_offline_npz
 
-FORMATS = ('label_png', 'panoptic_png', 'rle_json', 'npy')
+FORMATS = ('label_png', 'panoptic_png', 'rle_json', 'npy', 'npz')
 #: formats :func:`save_offline_masks` writes (a label PNG would need an
 #: agreed ignore value for uncovered pixels; a panoptic PNG has id 0)
-WRITABLE_FORMATS = ('panoptic_png', 'rle_json', 'npy')
-SUFFIX_FORMATS = {'.json': 'rle_json', '.npy': 'npy'}
+WRITABLE_FORMATS = ('panoptic_png', 'rle_json', 'npy', 'npz')
+SUFFIX_FORMATS = {'.json': 'rle_json', '.npy': 'npy', '.npz': 'npz'}
+#: masks resized to the generator input this many at a time (bounds the
+#: float copy of a 250-query full-resolution export)
+RESIZE_CHUNK = 16
 #: mask dimensions that mmcv's ``RandomFlip`` directions reverse
 FLIP_DIMS = {'horizontal': (-1, ), 'vertical': (-2, ), 'diagonal': (-2, -1)}
 
@@ -128,13 +137,17 @@ def read_offline_masks(path: str,
                        fmt: str,
                        ignore_index: Optional[int] = None) -> np.ndarray:
     """(Q, H, W) masks (bool or float in [0, 1]) of one file; ``fmt`` as
-    :class:`OfflineMaskGenerator`'s ``format`` (``'auto'`` included)."""
+    :class:`OfflineMaskGenerator`'s ``format`` (``'auto'`` included), except
+    ``npz`` (masks and logits: :func:`read_offline_npz`)."""
     if fmt == 'auto':
         fmt = SUFFIX_FORMATS.get(osp.splitext(path)[1].lower())
         if fmt is None:
             with Image.open(path) as img:
                 fmt = 'panoptic_png' if img.mode in ('RGB', 'RGBA') \
                     else 'label_png'
+    if fmt == 'npz':
+        raise ValueError(f'{path}: an npz export holds masks and logits; '
+                         'read it with read_offline_npz')
     if fmt == 'label_png':
         return read_label_png(path, ignore_index)
     if fmt == 'panoptic_png':
@@ -144,18 +157,30 @@ def read_offline_masks(path: str,
     return read_npy(path, ignore_index)
 
 
-def save_offline_masks(masks, path: str, fmt: str) -> None:
+def save_offline_masks(masks, path: str, fmt: str, logits=None) -> None:
     """Write (Q, H, W) soft masks in [0, 1] so that
-    :func:`read_offline_masks` reads them back.
+    :class:`OfflineMaskGenerator` reads them back.
 
     ``npy`` keeps the soft values (float16); ``rle_json`` keeps every mask
     binarised at 0.5 (overlaps allowed); ``panoptic_png`` gives each pixel
     to the mask with the highest value, if that is at least 0.5 (id = mask
-    index + 1; 0 elsewhere), so overlapping masks lose pixels.
+    index + 1; 0 elsewhere), so overlapping masks lose pixels; ``npz``
+    keeps every mask as > 0.5 and the (Q, K + 1) ``logits`` (float32),
+    the only format that has them.
     """
     if fmt not in WRITABLE_FORMATS:
         raise ValueError(f'cannot write format {fmt!r}; choose from '
                          f'{WRITABLE_FORMATS}')
+    if logits is not None and fmt != 'npz':
+        raise ValueError(f'format {fmt!r} cannot hold class logits; use '
+                         '"npz"')
+    if fmt == 'npz':
+        logits = None if logits is None else \
+            torch.as_tensor(logits).detach().float().cpu().numpy()
+        save_offline_npz(path,
+                         torch.as_tensor(masks).detach().cpu().numpy(),
+                         logits)
+        return
     masks = torch.as_tensor(masks).detach().float().cpu().numpy()
     if masks.ndim != 3:
         raise ValueError(f'masks must be (Q, H, W), got {masks.shape}')
@@ -191,21 +216,27 @@ def _aspect_matches(mask_size, image_size) -> bool:
 @MODELS.register_module()
 class OfflineMaskGenerator(BaseMaskGenerator):
     """Masks read from ``<mask_dir>/<image stem><suffix>`` (see the module
-    docstring for the formats); no class logits.
+    docstring for the formats), with class logits for ``npz`` exports
+    whose folder names their classes.
 
     Args:
         mask_dir: folder of mask files.
         suffix: file name ending after the image stem (``'.png'``,
-            ``'.json'``, ``'_masks.npy'``, ...).
+            ``'.json'``, ``'_masks.npy'``, ``'.npz'``, ...).
         format: one of ``'label_png'``, ``'panoptic_png'``, ``'rle_json'``,
-            ``'npy'``; ``'auto'`` picks it from the suffix (a ``.png`` is a
-            panoptic id map when RGB, else a label map).
+            ``'npy'``, ``'npz'``; ``'auto'`` picks it from the suffix (a
+            ``.png`` is a panoptic id map when RGB, else a label map).
         ignore_index: label-map value that is no mask (label formats).
+        vocabulary: the classes of an ``npz`` export's logits (void
+            excluded); default: ``<mask_dir>/vocabulary.txt`` if it exists,
+            else the export has masks only. It becomes :attr:`vocabulary`,
+            so the segmentor combines the logits with CLIP's (Eq. 4).
 
-    The image stem comes from ``data_sample.img_path``. Masks at another
-    size than the image given to the generator (usually the original
-    resolution) are resized bilinearly; a test-time flip of the image is
-    applied to them as well.
+    The image stem comes from ``data_sample.img_path``. Files are read
+    when their image is (nothing is cached). Masks at another size than the
+    image given to the generator (usually the original resolution) are
+    resized bilinearly; a test-time flip of the image is applied to them as
+    well.
     """
 
     def __init__(self,
@@ -213,6 +244,7 @@ class OfflineMaskGenerator(BaseMaskGenerator):
                  suffix: str = '.png',
                  format: str = 'auto',
                  ignore_index: Optional[int] = None,
+                 vocabulary: Optional[VocabularyLike] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if format != 'auto' and format not in FORMATS:
@@ -227,12 +259,30 @@ class OfflineMaskGenerator(BaseMaskGenerator):
         self.suffix = suffix
         self.format = format
         self.ignore_index = ignore_index
+        self.is_npz = format == 'npz' or (
+            format == 'auto' and suffix.lower().endswith('.npz'))
+        if vocabulary is not None and not self.is_npz:
+            raise ValueError(
+                f'only npz exports have class logits; format {format!r} '
+                f'with suffix {suffix!r} takes no vocabulary')
+        default_vocab = osp.join(mask_dir, VOCABULARY_FILE)
+        if vocabulary is None and self.is_npz and osp.isfile(default_vocab):
+            vocabulary = default_vocab
+        #: classes of the logits, or None (masks only)
+        self.vocabulary = Vocabulary.build(vocabulary) \
+            if vocabulary is not None else None
 
     def mask_path(self, img_path: str) -> str:
         stem = osp.splitext(osp.basename(img_path))[0]
         return osp.join(self.mask_dir, stem + self.suffix)
 
-    def _load(self, sample, image) -> torch.Tensor:
+    def _read(self, path: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        if self.is_npz:
+            return read_offline_npz(
+                path, len(self.vocabulary) if self.vocabulary else None)
+        return read_offline_masks(path, self.format, self.ignore_index), None
+
+    def _load(self, sample, image) -> GeneratedMasks:
         img_path = sample.metainfo.get('img_path')
         if img_path is None:
             raise KeyError('OfflineMaskGenerator needs img_path in the data '
@@ -243,29 +293,40 @@ class OfflineMaskGenerator(BaseMaskGenerator):
                 f'no offline masks for image {img_path}: {path} does not '
                 'exist')
         try:
-            masks = read_offline_masks(path, self.format, self.ignore_index)
+            masks, logits = self._read(path)
         except Exception as e:
             raise ValueError(f'offline masks of image {img_path} ({path}) '
                              f'cannot be read: {e}') from e
+        if logits is not None:
+            logits = torch.from_numpy(logits).to(image.device)
         size = tuple(image.shape[-2:])
         if not len(masks):
-            return image.new_zeros((0, ) + size)
+            return GeneratedMasks(
+                masks=image.new_zeros((0, ) + size), logits=logits)
         if not _aspect_matches(masks.shape[-2:], size):
             raise ValueError(
                 f'offline masks {path} are {masks.shape[-2:]} (H, W), which '
                 f'is not a rescaling of image {img_path} at {size}')
-        masks = torch.from_numpy(masks).to(image.device, torch.float)
-        if masks.shape[-2:] != size:
-            masks = F.interpolate(
-                masks[None], size=size, mode='bilinear',
-                align_corners=False)[0]
+        masks = torch.cat([
+            self._resize(
+                torch.from_numpy(masks[i:i + RESIZE_CHUNK]).to(
+                    image.device, torch.float), size)
+            for i in range(0, len(masks), RESIZE_CHUNK)
+        ])
         if sample.metainfo.get('flip'):
             direction = sample.metainfo.get('flip_direction', 'horizontal')
             masks = masks.flip(FLIP_DIMS[direction])
-        return masks
+        return GeneratedMasks(masks=masks, logits=logits)
+
+    @staticmethod
+    def _resize(masks: torch.Tensor, size) -> torch.Tensor:
+        if masks.shape[-2:] == size:
+            return masks
+        return F.interpolate(
+            masks[None], size=size, mode='bilinear', align_corners=False)[0]
 
     def forward(self, images, data_samples) -> List[GeneratedMasks]:
         return [
-            GeneratedMasks(masks=self._load(sample, image))
+            self._load(sample, image)
             for image, sample in zip(images, data_samples)
         ]

@@ -71,8 +71,14 @@ class MaskCLIPpp(BaseSegmentor):
             training vocabulary; change it with :meth:`set_vocabulary`.
         mask_generator: where inference masks come from (needed for
             ``predict``, not for training).
-        ensemble: ``dict(gamma=...)`` for Eq. 4 with a generator that has
-            class logits; None or gamma 0 uses CLIP's probabilities only.
+        ensemble: ``dict(gamma=..., seen_vocabulary=...)`` for Eq. 4 with a
+            generator that has class logits; None or gamma 0 uses CLIP's
+            probabilities only. ``seen_vocabulary`` (a vocabulary: built-in
+            name, file or list) makes the seen set explicit: the test
+            classes sharing a synonym with it; None: the test classes the
+            generator's vocabulary matches (closed-vocabulary generators).
+            An open-vocabulary generator (FC-CLIP, MAFT+) names every test
+            class, so give its training vocabulary here.
         test_cfg: inference options:
 
             - ``clip_short_side``: resize the image fed to CLIP so that its
@@ -135,7 +141,17 @@ class MaskCLIPpp(BaseSegmentor):
         if unknown:
             raise ValueError(f'test_cfg.tasks: unknown {sorted(unknown)}; '
                              f'choose from {TASKS}')
-        self.gamma = float((ensemble or {}).get('gamma', 0.0))
+        ensemble = dict(ensemble or {})
+        unknown = set(ensemble) - {'gamma', 'seen_vocabulary'}
+        if unknown:
+            raise ValueError(f'ensemble: unknown keys {sorted(unknown)}; '
+                             'it takes gamma and seen_vocabulary')
+        self.gamma = float(ensemble.get('gamma', 0.0))
+        seen = ensemble.get('seen_vocabulary')
+        #: the classes whose generator scores enter Eq. 4, or None (those
+        #: the generator matches)
+        self.ensemble_seen_vocabulary = Vocabulary.build(seen) \
+            if seen is not None else None
         self.train_vocabulary = Vocabulary.build(train_vocabulary) \
             if train_vocabulary is not None else None
         if test_vocabulary is None and self.train_vocabulary is None:
@@ -170,9 +186,12 @@ class MaskCLIPpp(BaseSegmentor):
             self.is_thing = torch.tensor(
                 [name in things for name in self.test_vocabulary.names])
         generator_vocab = getattr(self.mask_generator, 'vocabulary', None)
+        ensemble_seen = self.test_vocabulary.seen_mask(
+            self.ensemble_seen_vocabulary) \
+            if self.ensemble_seen_vocabulary is not None else None
         self.ensemble = GeometricEnsemble(
-            self.test_vocabulary, generator_vocab, self.gamma) \
-            if generator_vocab is not None else None
+            self.test_vocabulary, generator_vocab, self.gamma,
+            ensemble_seen) if generator_vocab is not None else None
 
     @property
     def dataset_meta(self) -> dict:
