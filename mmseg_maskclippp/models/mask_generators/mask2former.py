@@ -18,6 +18,7 @@ from mmengine.runner import load_checkpoint
 from torch import Tensor
 
 from mmseg_maskclippp.registry import MODELS
+from mmseg_maskclippp.utils.checkpoint import checkpoint_loading
 from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 from .base import BaseMaskGenerator, GeneratedMasks
 
@@ -61,8 +62,9 @@ class Mask2FormerGenerator(BaseMaskGenerator):
         config: an mmdet Mask2Former config, a file or a path inside the
             mmdet package such as ``'mmdet::mask2former/mask2former_swin-t-
             p4-w7-224_8xb2-lsj-50e_coco-panoptic.py'``.
-        checkpoint: mmdet checkpoint (file or URL) loaded at construction;
-            None keeps random weights (tests only).
+        checkpoint: mmdet checkpoint (file or URL) loaded at construction,
+            weights-only (:func:`checkpoint_loading`); None keeps random
+            weights (tests only).
         vocabulary: the detector's training classes in its label order
             (the built-in ``coco_panoptic`` is mmdet's COCO-panoptic order).
         short_side: short side of the detector input (mmdet's test size).
@@ -117,8 +119,9 @@ class Mask2FormerGenerator(BaseMaskGenerator):
         self.short_side = short_side
         self.max_long_side = max_long_side
         if checkpoint is not None:
-            load_checkpoint(
-                self.detector, checkpoint, map_location='cpu', strict=strict)
+            with checkpoint_loading(source=checkpoint):
+                load_checkpoint(self.detector, checkpoint,
+                                map_location='cpu', strict=strict)
         self.detector.requires_grad_(False)
         self.detector.eval()
         self.register_state_dict_post_hook(_leave_out_detector)
