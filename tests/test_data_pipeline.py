@@ -36,6 +36,21 @@ def test_semantic_label_outside_vocabulary_names_the_file():
             dict(gt_seg_map=seg, seg_map_path='a.png'))
 
 
+def test_more_than_255_classes_refuse_a_uint8_label_map():
+    transform = GenerateGTMasks(num_classes=300)
+    seg = np.zeros((4, 4), np.uint8)
+    with pytest.raises(ValueError,
+                       match='x.png: the label map is uint8 but there are 300 '
+                       'classes.*LoadUInt16Annotations'):
+        transform(dict(gt_seg_map=seg, seg_map_path='x.png'))
+    out = transform(dict(gt_seg_map=seg.astype(np.uint16) + 256,
+                         seg_map_path='x.png'))
+    assert out['gt_mask_labels'].tolist() == [256]
+    # 255 classes and fewer fit in uint8 beside the ignore index
+    assert GenerateGTMasks(num_classes=255)(
+        dict(gt_seg_map=seg + 254))['gt_mask_labels'].tolist() == [254]
+
+
 def test_panoptic_masks_are_non_crowd_things_then_stuff_classes():
     masks = np.zeros((3, 4, 4), np.uint8)
     masks[0, :2], masks[1, 2:], masks[2, :, :1] = 1, 1, 1

@@ -3,6 +3,7 @@ legend, the CLI end to end on generated images, and MMSegInferencer."""
 import copy
 import os
 import os.path as osp
+import pickle
 import re
 import subprocess
 import sys
@@ -15,12 +16,16 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData, PixelData
 from mmseg.structures import SegDataSample
 
+from crafted_checkpoint import write_crafted
 from data_fixtures import cpu_config
 from mmseg_maskclippp import Vocabulary
-from mmseg_maskclippp.apis import (CheckpointMismatchError, draw_legend,
+from mmseg_maskclippp.apis import (CheckpointMismatchError,
+                                   UnsafeCheckpointError, build_test_pipeline,
+                                   draw_legend, inference_segmentor,
                                    init_segmentor, legend_entries,
                                    legend_width, parse_vocabulary)
 from mmseg_maskclippp.registry import MODELS
+from mmseg_maskclippp.utils import checkpoint_loading
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -230,8 +235,13 @@ def test_cli_panoptic_and_instance(setup, tmp_path):
     assert mmcv.imread(instance['output']).shape[0] == 48
 
 
+def _state(setup):
+    with checkpoint_loading():
+        return torch.load(setup['checkpoint'])['state_dict']
+
+
 def _bad_checkpoint(setup):
-    state = torch.load(setup['checkpoint'])['state_dict']
+    state = _state(setup)
     dropped = sorted(state)[3]
     del state[dropped]
     state['decode_head.surplus'] = torch.zeros(1)
@@ -243,7 +253,8 @@ def _bad_checkpoint(setup):
 @pytest.mark.parametrize('case', [
     'unreadable image', 'empty vocabulary', 'blank class', 'duplicate',
     'bad checkpoint', 'ground-truth generator', 'unknown generator',
-    'unknown vocabulary', 'folder without images', 'two outputs of one name'
+    'unknown vocabulary', 'folder without images', 'two outputs of one name',
+    'crafted checkpoint'
 ])
 def test_bad_input_exits_with_a_message_and_writes_nothing(
         setup, tmp_path, case):
@@ -277,6 +288,12 @@ def test_bad_input_exits_with_a_message_and_writes_nothing(
     elif case == 'two outputs of one name':
         inputs += [osp.join(setup['images'], 'a.png')]
         message = 'would both be written as a.png'
+    elif case == 'crafted checkpoint':
+        marker = str(tmp_path / 'ran')
+        checkpoint = write_crafted(
+            str(tmp_path / 'crafted.pth'), marker,
+            {'state_dict': _state(setup)})
+        message = 'crafted.pth: refused to load.*makedirs.*--unsafe-load'
     else:
         extra += ['--vocabulary', 'ade848']
         message = "'ade848' is neither a benchmark vocabulary .*ade847"
@@ -287,6 +304,7 @@ def test_bad_input_exits_with_a_message_and_writes_nothing(
     assert error.value.code not in (0, None)
     assert re.search(message, str(error.value.code)), error.value.code
     assert not out.exists()
+    assert not (tmp_path / 'ran').exists()
 
 
 def test_a_bad_input_exits_non_zero_from_the_shell(setup, tmp_path):
@@ -307,7 +325,7 @@ def test_a_bad_input_exits_non_zero_from_the_shell(setup, tmp_path):
 # the model side
 def test_checkpoint_loads_strictly_into_a_model_without_pretrained_weights(
         setup):
-    state = torch.load(setup['checkpoint'])['state_dict']
+    state = _state(setup)
     state['text_encoder.clip.logit_scale'] = torch.tensor(float(np.log(50.0)))
     path = str(setup['root'] / 'scaled.pth')
     torch.save({'state_dict': state}, path)
@@ -350,3 +368,82 @@ def test_mmseg_inferencer_runs_our_model(setup, tmp_path):
     assert inferencer.visualizer.dataset_meta['classes'] == ('dog', 'cat')
     drawing = mmcv.imread(str(tmp_path / 'vis' / 'a.png'))
     assert drawing.shape == (48, 64, 3)
+
+
+# ----------------------------------------------------------------------
+# mmseg's own entry points
+def test_mmseg_init_model_runs_a_real_config_end_to_end(setup):
+    """The README's snippet: init_model, set_vocabulary, classify_masks;
+    and a prediction, against our init_segmentor."""
+    from mmseg.apis import init_model
+    model = init_model(setup['felzenszwalb_config'], setup['checkpoint'],
+                       device='cpu')
+    ours = init_segmentor(setup['felzenszwalb_config'], setup['checkpoint'])
+    for key, value in ours.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    image = osp.join(setup['images'], 'b.png')
+    result = inference_segmentor(model, build_test_pipeline(model.cfg), image)
+    expected = inference_segmentor(ours, build_test_pipeline(ours.cfg), image)
+    assert result.pred_sem_seg.data.shape == (1, 64, 40)
+    assert torch.equal(result.pred_sem_seg.data, expected.pred_sem_seg.data)
+    model.set_vocabulary(['sky,clouds', 'tree', 'red car'])
+    images = torch.rand(1, 3, 48, 64) * 255
+    masks = [(torch.rand(2, 48, 64) > 0.5).float()]
+    logits = model.classify_masks(images, masks)[0]
+    assert logits.shape == (2, 3)
+    ours.set_vocabulary(['sky,clouds', 'tree', 'red car'])
+    assert torch.allclose(logits, ours.classify_masks(images, masks)[0])
+
+
+def test_maskclippp_refuses_a_pretrained_checkpoint_argument(setup):
+    cfg = copy.deepcopy(setup['cfg'].model)
+    cfg.pretrained = 'somewhere.pth'
+    with pytest.raises(ValueError, match='backbone.pretrained'):
+        MODELS.build(cfg)
+
+
+@pytest.fixture(scope='module')
+def checkpoint_without_psm(setup):
+    state = {k: v for k, v in _state(setup).items()
+             if not k.startswith('decode_head.')}
+    path = str(setup['root'] / 'no_psm.pth')
+    torch.save({'state_dict': state, 'meta': {}}, path)
+    return path
+
+
+def test_mmseg_loaders_refuse_a_checkpoint_without_psm(
+        setup, checkpoint_without_psm):
+    from mmseg.apis import MMSegInferencer, init_model
+    message = 'trained parts of MaskCLIPpp.*missing keys \\(\\d+\\): ' \
+        'decode_head\\.'
+    with pytest.raises(CheckpointMismatchError, match=message):
+        init_model(setup['felzenszwalb_config'], checkpoint_without_psm,
+                   device='cpu')
+    with pytest.raises(CheckpointMismatchError, match=message):
+        MMSegInferencer(model=setup['felzenszwalb_config'],
+                        weights=checkpoint_without_psm, device='cpu')
+    with pytest.raises(CheckpointMismatchError,
+                       match='no_psm.pth does not fit the model: .*decode_h'):
+        init_segmentor(setup['felzenszwalb_config'], checkpoint_without_psm)
+
+
+def test_a_crafted_checkpoint_runs_no_code_in_any_loader(setup, tmp_path):
+    from mmseg.apis import MMSegInferencer, init_model
+    marker = str(tmp_path / 'ran')
+    path = write_crafted(str(tmp_path / 'crafted.pth'), marker,
+                         {'state_dict': _state(setup)})
+    config = setup['felzenszwalb_config']
+    with pytest.raises(UnsafeCheckpointError, match='crafted.pth.*makedirs'):
+        init_segmentor(config, path)
+    # mmseg's loaders, plain and inside our context
+    with pytest.raises(pickle.UnpicklingError):
+        init_model(config, path, device='cpu')
+    with pytest.raises(pickle.UnpicklingError):
+        MMSegInferencer(model=config, weights=path, device='cpu')
+    with pytest.raises(UnsafeCheckpointError), checkpoint_loading():
+        init_model(config, path, device='cpu')
+    assert not osp.exists(marker)
+    # only an explicit opt-in unpickles it (and so runs it)
+    with pytest.warns(UserWarning, match='full unpickling'):
+        model = init_segmentor(config, path, allow_unsafe_pickle=True)
+    assert osp.isdir(marker) and model is not None

@@ -4,8 +4,9 @@ The official layouts are written here by hand from the fact sheet (§0) and
 the official module names: the visual tower under
 ``visual_encoder.proxy.``, ``visual_encoder.mask_logit_scale`` with row 0 =
 the last block, the PSM under its own parameter names, the tuned text tower
-under ``text_encoder.``. Every tensor is random and distinct, so finding it
-in the right place after loading checks the renaming.
+under ``text_encoder.`` (EVA: ``text_encoder.proxy.`` and
+``text_encoder.logit_scale``). Every tensor is random and distinct, so
+finding it in the right place after loading checks the renaming.
 """
 import os.path as osp
 import sys
@@ -15,8 +16,10 @@ import pytest
 import torch
 
 from conftest import make_segmentor
+from crafted_checkpoint import write_crafted
 from mmseg_maskclippp.models.utils.official_checkpoint import (
     convert_official_state_dict, load_official_checkpoint)
+from mmseg_maskclippp.utils import UnsafeCheckpointError, checkpoint_loading
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -74,12 +77,15 @@ def official_layout(model, model_name, psm_names, with_text):
         official['visual_encoder.mask_logit_scale'] = torch.randn(
             shape, generator=g)
     if with_text:
-        # the official text encoder holds the tower's modules and the
-        # logit scale side by side
+        # the official open_clip text encoder holds the tower's modules and
+        # the logit scale side by side; the EVA one keeps the tower (EVA-CLIP
+        # names = open_clip's) under ``proxy``
         text = {k: v for k, v in clip.state_dict().items()
                 if not k.startswith('visual.')}
         for key, value in _random_like(text, g).items():
             name = key[len('text.'):] if key.startswith('text.') else key
+            if model_name == 'test-eva' and key.startswith('text.'):
+                name = 'proxy.' + name
             official[f'text_encoder.{name}'] = value
             where[f'text_encoder.{name}'] = f'text_encoder.clip.{key}'
     return {'model': official, 'iteration': 20000}, where
@@ -172,13 +178,75 @@ def test_not_an_official_checkpoint():
         load_official_checkpoint(model, {'state_dict': {'a': torch.zeros(1)}})
 
 
-def test_tool_writes_a_strictly_loadable_checkpoint(tmp_path):
-    model = make_segmentor('test-convnext',
-                           decode_head=dict(type='PseudoTextPSM', num_heads=2))
-    ckpt, where = official_layout(model, 'test-convnext', PSEUDO_TEXT_PSM,
-                                  False)
-    src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
-    torch.save(ckpt, src)
+def test_eva_text_tower_under_proxy_gives_the_official_logits():
+    """The text-tuned EVA (``wtext``) layout: after conversion the logits
+    are those of a model given the official text tower by hand."""
+    torch.manual_seed(0)
+    model = make_segmentor('test-eva')
+    ckpt, _ = official_layout(model, 'test-eva', LINEAR_PSM, True)
+    official = ckpt['model']
+    assert 'text_encoder.logit_scale' in official
+    load_official_checkpoint(model, ckpt)
+    by_hand = make_segmentor('test-eva')
+    by_hand.load_state_dict({
+        k: v for k, v in model.state_dict().items()
+        if not k.startswith('text_encoder.')}, strict=False)
+    tower = {k[len('text_encoder.proxy.'):]: v for k, v in official.items()
+             if k.startswith('text_encoder.proxy.')}
+    by_hand.text_encoder.clip.text.load_state_dict(tower)
+    with torch.no_grad():
+        by_hand.text_encoder.clip.logit_scale.copy_(
+            official['text_encoder.logit_scale'])
+    by_hand.text_encoder._on_load()
+    images = torch.rand(1, 3, 32, 32) * 255
+    masks = [(torch.rand(3, 32, 32) > 0.5).float()]
+    logits = model.eval().classify_masks(images, masks)[0]
+    expected = by_hand.eval().classify_masks(images, masks)[0]
+    assert torch.allclose(logits, expected, atol=1e-6)
+    assert model.text_encoder.logit_scale == pytest.approx(min(
+        float(official['text_encoder.logit_scale'].exp()), 100))
+
+
+@pytest.mark.parametrize('dropped', ['psm.', 'visual_encoder.proxy.',
+                                     'visual_encoder.mask_logit_scale'])
+def test_missing_trained_parts_are_refused(dropped):
+    model = make_segmentor('test-vit')
+    ckpt, _ = official_layout(model, 'test-vit', LINEAR_PSM, False)
+    ckpt['model'] = {k: v for k, v in ckpt['model'].items()
+                     if not k.startswith(dropped)}
+    target = {'psm.': 'decode_head', 'visual_encoder.proxy.': 'backbone',
+              'visual_encoder.mask_logit_scale': 'neck'}[dropped]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(KeyError, match=f'trained weights of {target}.*'
+                       f'missing keys .*{target}\\.'):
+        load_official_checkpoint(model, ckpt)
+    for key, value in model.state_dict().items():  # nothing loaded
+        assert torch.equal(value, before[key]), key
+
+
+def test_nothing_matching_is_refused_even_with_allow_unused():
+    model = make_segmentor('test-vit')
+    ckpt = {'model': {'visual_encoder.other.weight': torch.zeros(2),
+                      'psm.other.weight': torch.zeros(2)}}
+    with pytest.raises(KeyError, match='0 of 2 official tensors fit'):
+        load_official_checkpoint(model, ckpt, allow_unused=True)
+
+
+def test_summary_says_where_kept_keys_come_from():
+    model = make_segmentor('test-vit')  # no pretrained weights
+    ckpt, _ = official_layout(model, 'test-vit', LINEAR_PSM, False)
+    _, result = load_official_checkpoint(model, ckpt)
+    summary = result.summary()
+    assert 'pretrained' not in summary.replace('no pretrained', '')
+    assert 'keys of text_encoder are not in the checkpoint and keep their ' \
+        'values from a random initialisation' in summary
+    model.text_encoder.pretrained = 'laion2b_s34b_b79k'
+    _, result = load_official_checkpoint(model, ckpt)
+    assert "from the pretrained weights 'laion2b_s34b_b79k'" in \
+        result.summary()
+
+
+def _tool_config(tmp_path):
     config = tmp_path / 'cfg.py'
     config.write_text('model = ' + repr(dict(
         type='MaskCLIPpp',
@@ -189,8 +257,19 @@ def test_tool_writes_a_strictly_loadable_checkpoint(tmp_path):
         decode_head=dict(type='PseudoTextPSM', num_heads=2),
         train_vocabulary=['red', 'green'],
         mask_generator=dict(type='GTMaskGenerator'))) + '\n')
-    convert_tool.main([str(config), str(src), str(dst)])
-    saved = torch.load(dst, weights_only=False)
+    return str(config)
+
+
+def test_tool_writes_a_strictly_loadable_checkpoint(tmp_path):
+    model = make_segmentor('test-convnext',
+                           decode_head=dict(type='PseudoTextPSM', num_heads=2))
+    ckpt, where = official_layout(model, 'test-convnext', PSEUDO_TEXT_PSM,
+                                  False)
+    src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
+    torch.save(ckpt, src)
+    convert_tool.main([_tool_config(tmp_path), str(src), str(dst)])
+    with checkpoint_loading():
+        saved = torch.load(dst)
     fresh = make_segmentor('test-convnext',
                            decode_head=dict(type='PseudoTextPSM', num_heads=2),
                            vocabulary=['red', 'green'])
@@ -198,3 +277,28 @@ def test_tool_writes_a_strictly_loadable_checkpoint(tmp_path):
     for key, target in where.items():
         assert torch.equal(fresh.state_dict()[target], ckpt['model'][key])
     assert saved['meta']['converted_from'] == str(src)
+    assert saved['meta']['dataset_meta']['classes'] == ('red', 'green')
+
+
+def test_tool_refuses_a_crafted_file_before_reading_it(tmp_path):
+    marker = str(tmp_path / 'ran')
+    src = write_crafted(str(tmp_path / 'official.pth'), marker,
+                        {'model': {'visual_encoder.x': torch.zeros(1)}})
+    dst = tmp_path / 'converted.pth'
+    with pytest.raises(UnsafeCheckpointError, match='official.pth.*makedirs'):
+        convert_tool.main([_tool_config(tmp_path), src, str(dst)])
+    assert not osp.exists(marker) and not dst.exists()
+
+
+def test_tool_refuses_a_file_without_psm(tmp_path):
+    model = make_segmentor('test-convnext',
+                           decode_head=dict(type='PseudoTextPSM', num_heads=2))
+    ckpt, _ = official_layout(model, 'test-convnext', PSEUDO_TEXT_PSM, False)
+    ckpt['model'] = {k: v for k, v in ckpt['model'].items()
+                     if not k.startswith('psm.')}
+    src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
+    torch.save(ckpt, src)
+    with pytest.raises(KeyError, match='decode_head.patch_proj.weight'):
+        convert_tool.main([_tool_config(tmp_path), str(src), str(dst),
+                           '--allow-unused'])
+    assert not dst.exists()

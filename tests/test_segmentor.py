@@ -48,7 +48,8 @@ def test_zero_mask_batch_gives_zero_loss_and_grads_everywhere():
                            decode_head=dict(type='PseudoTextPSM',
                                             num_heads=2))
     data = batch(model, labels_per_image=((), ()))
-    losses = model(**data, mode='loss')
+    with pytest.warns(UserWarning, match='no ground-truth mask'):
+        losses = model(**data, mode='loss')
     loss = sum(losses.values())
     assert loss.item() == 0
     loss.backward()
@@ -58,6 +59,15 @@ def test_zero_mask_batch_gives_zero_loss_and_grads_everywhere():
     for name, param in trainable:
         assert param.grad is not None, name
         assert torch.count_nonzero(param.grad) == 0, name
+
+
+def test_an_image_without_masks_is_named_in_a_warning():
+    model = make_segmentor('test-vit')
+    data = batch(model, labels_per_image=((0, 1), ()))
+    data['data_samples'][1].set_metainfo(dict(img_path='all_ignore.jpg'))
+    with pytest.warns(UserWarning,
+                      match='all_ignore.jpg: no ground-truth mask'):
+        model(**data, mode='loss')
 
 
 def test_training_step_uses_gt_masks_and_labels(monkeypatch):

@@ -7,7 +7,11 @@ import sys
 import pytest
 import torch
 
+from crafted_checkpoint import write_crafted
 from data_fixtures import cpu_config, write_ade20k, write_coco_stuff
+from mmseg_maskclippp.apis import read_checkpoint
+from mmseg_maskclippp.utils import (CheckpointMismatchError,
+                                    UnsafeCheckpointError)
 from test_training import small_validation
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -43,6 +47,35 @@ def test_train_then_test(config_file):
     assert osp.isfile(ckpt)
     metrics = test_tool.main([path, '--checkpoint', ckpt, '--work-dir', work])
     assert 0 <= metrics['mIoU'] <= 100
+    # a checkpoint of the same model with another PSM width
+    state = read_checkpoint(ckpt)
+    key = next(k for k in state if k.startswith('decode_head.'))
+    state[key] = torch.zeros(*state[key].shape[:-1], 5)
+    other = osp.join(work, 'other_psm.pth')
+    torch.save({'state_dict': state, 'meta': {}}, other)
+    with pytest.raises(RuntimeError, match=f'size mismatch for {key}'):
+        test_tool.main([path, '--checkpoint', other, '--work-dir', work])
+
+
+def test_test_refuses_a_checkpoint_of_another_model(config_file, tmp_path):
+    path, work = config_file
+    other = str(tmp_path / 'other.pth')
+    torch.save({'state_dict': {'conv.weight': torch.zeros(2, 3)},
+                'meta': {}}, other)
+    with pytest.raises(CheckpointMismatchError,
+                       match='missing keys .*backbone.clip.*unexpected keys '
+                       '\\(1\\): conv.weight'):
+        test_tool.main([path, '--checkpoint', other, '--work-dir', work])
+
+
+def test_test_refuses_a_crafted_checkpoint(config_file, tmp_path):
+    path, work = config_file
+    marker = str(tmp_path / 'ran')
+    crafted = write_crafted(str(tmp_path / 'crafted.pth'), marker,
+                            {'state_dict': {}})
+    with pytest.raises(UnsafeCheckpointError, match='crafted.pth.*makedirs'):
+        test_tool.main([path, '--checkpoint', crafted, '--work-dir', work])
+    assert not osp.exists(marker)
 
 
 def test_missing_checkpoint_argument_is_an_error(config_file, capsys):
@@ -61,4 +94,4 @@ def test_mim_train_runs_our_config(config_file, tmp_path):
         capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert osp.isfile(osp.join(str(tmp_path), 'iter_1.pth'))
-    torch.load(osp.join(str(tmp_path), 'iter_1.pth'), weights_only=False)
+    assert read_checkpoint(osp.join(str(tmp_path), 'iter_1.pth'))

@@ -17,11 +17,13 @@ import os.path as osp
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
+from mmengine.runner import CheckpointLoader
 
 import mmseg_maskclippp  # noqa: F401
 from mmseg_maskclippp.models.utils.official_checkpoint import \
     load_official_checkpoint
 from mmseg_maskclippp.registry import MODELS
+from mmseg_maskclippp.utils import checkpoint_loading
 
 
 def parse_args(argv=None):
@@ -35,6 +37,10 @@ def parse_args(argv=None):
         help='drop official keys that have no place in the model instead '
         'of failing')
     parser.add_argument(
+        '--unsafe-load', action='store_true',
+        help='unpickle the official file fully (runs code a crafted file '
+        'holds): only for files you trust; by default it loads weights-only')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. '
         'model.backbone.pretrained=/path/to/open_clip_weights.bin')
@@ -45,12 +51,14 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.src):
         raise FileNotFoundError(f'official checkpoint {args.src} not found')
+    with checkpoint_loading(args.unsafe_load, args.src):
+        checkpoint = CheckpointLoader.load_checkpoint(
+            args.src, map_location='cpu')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     model = MODELS.build(cfg.model)
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
     _, result = load_official_checkpoint(
         model, checkpoint, allow_unused=args.allow_unused)
     print(result.summary())
@@ -60,7 +68,8 @@ def main(argv=None):
             state_dict=model.state_dict(),
             meta=dict(
                 converted_from=osp.abspath(args.src),
-                config=osp.abspath(args.config))), args.dst)
+                config=osp.abspath(args.config),
+                dataset_meta=model.dataset_meta)), args.dst)
     print(f'saved {args.dst}')
     return result
 

@@ -73,6 +73,10 @@ def parse_args(argv=None):
         '--score-thr', type=float, default=0.3,
         help='instances scoring at or below it are not drawn')
     parser.add_argument(
+        '--unsafe-load', action='store_true',
+        help='unpickle the checkpoint fully (runs code a crafted file '
+        'holds): only for files you trust; by default it loads weights-only')
+    parser.add_argument(
         '--device', default='cuda:0' if torch.cuda.is_available() else 'cpu')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -147,7 +151,8 @@ def run(args) -> List[dict]:
     model = init_segmentor(
         args.config, args.checkpoint, device=args.device,
         cfg_options=args.cfg_options, mask_generator=generator,
-        tasks=[args.task], vocabulary=vocabulary)
+        tasks=[args.task], vocabulary=vocabulary,
+        allow_unsafe_pickle=args.unsafe_load)
     pipeline = build_test_pipeline(model.cfg)
     visualizer = PredictionVisualizer(args.task, args.opacity, args.score_thr)
     meta = model.dataset_meta

@@ -28,8 +28,8 @@ import time
 import mmcv
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
+from mmseg_maskclippp.engine import build_runner
 from mmseg_maskclippp.toy_world import (PretrainConfig, ToyWorld,
                                         prepare_segmentation_dataset,
                                         prepare_toy_clip)
@@ -128,7 +128,7 @@ def evaluate(cfg: Config, checkpoint, generator: dict, keep):
             m for m in cfg.test_evaluator if m.type != 'MaskAccuracyMetric'
         ]
     name_run(cfg, f'{generator["type"]}')
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     recorder = PredictionRecorder(keep=keep)
     runner.register_hook(recorder)
     metrics = runner.test()
@@ -176,7 +176,7 @@ def main(argv=None):
         if trains:
             start = time.time()
             name_run(cfg, 'train')
-            Runner.from_cfg(cfg).train()
+            build_runner(cfg).train()
             timings[f'fine-tune {model_name}'] = time.time() - start
             checkpoint = osp.join(cfg.work_dir,
                                   f'iter_{cfg.train_cfg.max_iters}.pth')

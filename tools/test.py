@@ -8,7 +8,8 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+
+from mmseg_maskclippp.engine import build_runner
 
 
 def parse_args(argv=None):
@@ -22,6 +23,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. model.ensemble.gamma=0.1')
+    parser.add_argument(
+        '--unsafe-load', action='store_true',
+        help='unpickle checkpoints fully (runs code a crafted file holds): '
+        'only for files you trust; by default they load weights-only')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none')
@@ -38,6 +43,8 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    if args.unsafe_load:
+        cfg.allow_unsafe_pickle = True
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
@@ -48,7 +55,7 @@ def main(argv=None):
             cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out))
-    return Runner.from_cfg(cfg).test()
+    return build_runner(cfg).test()
 
 
 if __name__ == '__main__':

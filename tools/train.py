@@ -8,7 +8,8 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+
+from mmseg_maskclippp.engine import build_runner
 
 
 def parse_args(argv=None):
@@ -25,6 +26,10 @@ def parse_args(argv=None):
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. train_dataloader.batch_size=2')
     parser.add_argument(
+        '--unsafe-load', action='store_true',
+        help='unpickle checkpoints fully (runs code a crafted file holds): '
+        'only for files you trust; by default they load weights-only')
+    parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -37,6 +42,8 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    if args.unsafe_load:
+        cfg.allow_unsafe_pickle = True
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
@@ -45,7 +52,7 @@ def main(argv=None):
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     cfg.resume = args.resume or cfg.get('resume', False)
-    Runner.from_cfg(cfg).train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

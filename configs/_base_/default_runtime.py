@@ -13,3 +13,7 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
+# Checkpoints (load_from, resume) load weights-only, with what a Runner
+# checkpoint needs allowed; `allow_unsafe_pickle = True` (--unsafe-load)
+# unpickles fully, for files you trust only.
+runner_type = 'MaskCLIPppRunner'

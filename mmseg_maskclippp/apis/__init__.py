@@ -1,15 +1,17 @@
 """Inference on new images: build a segmentor from a config and a
 checkpoint, parse vocabularies as users type them, draw predictions."""
-from .inference import (CheckpointMismatchError, build_test_pipeline,
-                        check_mask_generator, inference_segmentor,
-                        init_segmentor, load_generator_config,
-                        load_state_dict_strictly, read_checkpoint)
-from .visualization import (PredictionVisualizer, draw_legend,
-                            legend_entries, legend_width)
+from .inference import (CheckpointMismatchError, UnsafeCheckpointError,
+                        build_test_pipeline, check_mask_generator,
+                        inference_segmentor, init_segmentor,
+                        load_generator_config, load_state_dict_strictly,
+                        read_checkpoint)
+from .visualization import (PredictionVisualizer, draw_legend, legend_entries,
+                            legend_width)
 from .vocabulary_spec import parse_vocabulary, vocabulary_from_name
 
 __all__ = [
-    'CheckpointMismatchError', 'PredictionVisualizer', 'build_test_pipeline',
+    'CheckpointMismatchError', 'PredictionVisualizer', 'UnsafeCheckpointError',
+    'build_test_pipeline',
     'check_mask_generator', 'draw_legend', 'inference_segmentor',
     'init_segmentor', 'legend_entries', 'legend_width',
     'load_generator_config', 'load_state_dict_strictly', 'parse_vocabulary',

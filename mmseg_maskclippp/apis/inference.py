@@ -1,10 +1,12 @@
 """Build a MaskCLIP++ segmentor from a config and a checkpoint, and run it on
 image files.
 
-The checkpoint is loaded strictly: a checkpoint that does not fit the
-config is an error naming the missing and unexpected keys (the frozen
-Mask2Former detector is not part of the segmentor's weights and loads from
-its own checkpoint, see ``Mask2FormerGenerator``).
+The checkpoint is loaded weights-only (no code in it runs, see
+:func:`~mmseg_maskclippp.utils.checkpoint_loading`) and strictly: a
+checkpoint that does not fit the config is an error naming the missing and
+unexpected keys (the frozen Mask2Former detector is not part of the
+segmentor's weights and loads from its own checkpoint, see
+``Mask2FormerGenerator``).
 """
 import copy
 import os
@@ -21,17 +23,14 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from mmseg_maskclippp.registry import MODELS
+from mmseg_maskclippp.utils.checkpoint import (CheckpointMismatchError,
+                                               UnsafeCheckpointError,
+                                               checkpoint_loading,
+                                               mismatch_message)
 from mmseg_maskclippp.vocabulary import VocabularyLike
 
 #: generators that cannot make masks for a user's image
 GT_GENERATORS = ('GTMaskGenerator', )
-
-#: keys listed per kind in a checkpoint mismatch message
-MAX_KEYS_SHOWN = 10
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint's weights do not fit the model built from a config."""
 
 
 def _type_name(cfg: dict) -> str:
@@ -75,14 +74,23 @@ def check_mask_generator(cfg: Config, source: str) -> None:
             'weights)')
 
 
-def read_checkpoint(path: str) -> dict:
+def read_checkpoint(path: str, allow_unsafe_pickle: bool = False) -> dict:
     """The state dict of an mmengine checkpoint (``{'state_dict': ...}``)
-    or of a bare state dict; ``module.`` prefixes (DDP) are removed."""
+    or of a bare state dict; ``module.`` prefixes (DDP) are removed.
+
+    Raises:
+        UnsafeCheckpointError: the file holds objects other than tensors and
+            what a Runner checkpoint needs, and ``allow_unsafe_pickle`` is
+            False.
+    """
     if '://' not in path and not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
     try:
-        checkpoint = CheckpointLoader.load_checkpoint(
-            path, map_location='cpu')
+        with checkpoint_loading(allow_unsafe_pickle, path):
+            checkpoint = CheckpointLoader.load_checkpoint(
+                path, map_location='cpu')
+    except UnsafeCheckpointError:
+        raise
     except Exception as e:
         raise ValueError(f'cannot read checkpoint {path}: {e}') from e
     state = checkpoint.get('state_dict', checkpoint) \
@@ -90,13 +98,6 @@ def read_checkpoint(path: str) -> dict:
     if not isinstance(state, dict):
         raise ValueError(f'{path} holds no state dict')
     return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-
-
-def _key_list(kind: str, keys: Sequence[str]) -> str:
-    shown = ', '.join(keys[:MAX_KEYS_SHOWN])
-    more = f' and {len(keys) - MAX_KEYS_SHOWN} more' \
-        if len(keys) > MAX_KEYS_SHOWN else ''
-    return f'{kind} keys ({len(keys)}): {shown or "none"}{more}'
 
 
 def load_state_dict_strictly(model: nn.Module, state_dict: dict,
@@ -109,14 +110,14 @@ def load_state_dict_strictly(model: nn.Module, state_dict: dict,
     """
     try:
         result = model.load_state_dict(state_dict, strict=False)
-    except RuntimeError as e:  # shape mismatches
+    except (RuntimeError, CheckpointMismatchError) as e:
+        # shape mismatches; the model's own check of its fine-tuned parts
         raise CheckpointMismatchError(
             f'{source} does not fit the model: {e}') from e
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointMismatchError(
-            f'{source} does not fit the model: '
-            f'{_key_list("missing", result.missing_keys)}; '
-            f'{_key_list("unexpected", result.unexpected_keys)}')
+            f'{source} does not fit the model: ' +
+            mismatch_message(result.missing_keys, result.unexpected_keys))
 
 
 def init_segmentor(config: Union[str, Config],
@@ -125,7 +126,8 @@ def init_segmentor(config: Union[str, Config],
                    cfg_options: Optional[dict] = None,
                    mask_generator: Optional[dict] = None,
                    tasks: Optional[Sequence[str]] = None,
-                   vocabulary: Optional[VocabularyLike] = None) -> nn.Module:
+                   vocabulary: Optional[VocabularyLike] = None,
+                   allow_unsafe_pickle: bool = False) -> nn.Module:
     """A ``MaskCLIPpp`` ready for inference on new images.
 
     Args:
@@ -139,10 +141,14 @@ def init_segmentor(config: Union[str, Config],
         mask_generator: replaces ``model.mask_generator``.
         tasks: replaces ``model.test_cfg.tasks``.
         vocabulary: replaces the test vocabulary.
+        allow_unsafe_pickle: unpickle the checkpoint fully (it may run
+            code); only for files you trust. By default it loads
+            weights-only.
 
     Raises:
         ValueError: the model is not MaskCLIP++, its generator needs ground
-            truth, or the checkpoint cannot be read or does not fit
+            truth, or the checkpoint cannot be read, holds more than weights
+            (:class:`UnsafeCheckpointError`) or does not fit
             (:class:`CheckpointMismatchError`).
     """
     source = config if isinstance(config, str) else 'the config'
@@ -161,7 +167,7 @@ def init_segmentor(config: Union[str, Config],
                                   tasks=list(tasks))
     state_dict = None
     if checkpoint is not None:
-        state_dict = read_checkpoint(checkpoint)
+        state_dict = read_checkpoint(checkpoint, allow_unsafe_pickle)
         for part in ('backbone', 'text_encoder'):
             if 'pretrained' in cfg.model[part]:
                 cfg.model[part].pretrained = None

@@ -1,1 +1,9 @@
-from . import torch_compat  # noqa: F401
+from .checkpoint import (RUNNER_CHECKPOINT_GLOBALS, CheckpointMismatchError,
+                         UnsafeCheckpointError, checkpoint_loading, key_list,
+                         mismatch_message)
+
+__all__ = [
+    'RUNNER_CHECKPOINT_GLOBALS', 'CheckpointMismatchError',
+    'UnsafeCheckpointError', 'checkpoint_loading', 'key_list',
+    'mismatch_message'
+]

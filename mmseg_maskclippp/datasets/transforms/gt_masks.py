@@ -35,7 +35,10 @@ class GenerateGTMasks(BaseTransform):
         source: ``'semantic'`` or ``'panoptic'``.
         ignore_index: label of unlabelled pixels in ``gt_seg_map``.
         num_classes: if given, labels outside [0, num_classes) (other than
-            ``ignore_index``) raise an error naming the image.
+            ``ignore_index``) raise an error naming the image. Above 255 the
+            label map must not be uint8 (mmseg's ``LoadAnnotations`` casts
+            to uint8, wrapping labels 256 and up): load it with
+            ``LoadUInt16Annotations``.
         num_things: panoptic only, the number of thing classes (80 for COCO
             panoptic); labels from here on are stuff.
     """
@@ -68,7 +71,20 @@ class GenerateGTMasks(BaseTransform):
                 f'{self.num_classes}) and is not the ignore index '
                 f'{self.ignore_index}')
 
+    def _check_dtype(self, seg: np.ndarray, results: dict) -> None:
+        if self.num_classes is not None and self.num_classes > 255 and \
+                seg.dtype == np.uint8:
+            where = results.get('seg_map_path', results.get('img_path'))
+            raise ValueError(
+                f'{where}: the label map is uint8 but there are '
+                f'{self.num_classes} classes, so labels from 256 on have '
+                'wrapped around; load it with '
+                "dict(type='LoadUInt16Annotations') instead of "
+                'LoadAnnotations')
+
     def transform(self, results: dict) -> dict:
+        if 'gt_seg_map' in results:
+            self._check_dtype(results['gt_seg_map'], results)
         if self.source == 'semantic':
             if 'gt_seg_map' not in results:
                 raise KeyError(

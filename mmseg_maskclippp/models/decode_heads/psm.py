@@ -41,6 +41,10 @@ class BasePSMHead(BaseModule):
 
     #: whether :meth:`forward` needs ``patch_embeds``
     needs_patch_embeddings = False
+    #: mmseg's decode heads have a fixed class count (``init_model`` reads
+    #: it for a checkpoint without ``dataset_meta``); a PSM scores whatever
+    #: vocabulary it is given
+    num_classes = None
 
     def __init__(self, embed_dims: int, num_templates: int, init_cfg=None):
         super().__init__(init_cfg=init_cfg)

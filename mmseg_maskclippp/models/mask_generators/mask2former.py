@@ -17,6 +17,7 @@ from mmengine.runner import load_checkpoint
 from torch import Tensor
 
 from mmseg_maskclippp.registry import MODELS
+from mmseg_maskclippp.utils.checkpoint import checkpoint_loading
 from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 from ..utils.resize import resize_short_side
 from .base import BaseMaskGenerator, GeneratedMasks
@@ -49,8 +50,9 @@ class Mask2FormerGenerator(BaseMaskGenerator):
         config: an mmdet Mask2Former config, a file or a path inside the
             mmdet package such as ``'mmdet::mask2former/mask2former_swin-t-
             p4-w7-224_8xb2-lsj-50e_coco-panoptic.py'``.
-        checkpoint: mmdet checkpoint (file or URL) loaded at construction;
-            None keeps random weights (tests only).
+        checkpoint: mmdet checkpoint (file or URL) loaded at construction,
+            weights-only (:func:`checkpoint_loading`); None keeps random
+            weights (tests only).
         vocabulary: the detector's training classes in its label order
             (the built-in ``coco_panoptic`` is mmdet's COCO-panoptic order).
         short_side: short side of the detector input; the long side
@@ -107,8 +109,9 @@ class Mask2FormerGenerator(BaseMaskGenerator):
             cfg.model.get('data_preprocessor') or {}, config)
         self.short_side = short_side
         if checkpoint is not None:
-            load_checkpoint(
-                self.detector, checkpoint, map_location='cpu', strict=strict)
+            with checkpoint_loading(source=checkpoint):
+                load_checkpoint(self.detector, checkpoint,
+                                map_location='cpu', strict=strict)
         self.detector.requires_grad_(False)
         self.detector.eval()
         self.register_state_dict_post_hook(_leave_out_detector)

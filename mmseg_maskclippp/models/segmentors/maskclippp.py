@@ -16,17 +16,23 @@ Inference::
     scores x masks --> semantic map / panoptic segments / instances
 """
 import logging
+import random
+import re
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
+from mmengine.dist import get_dist_info
+from mmengine.logging import MessageHub, print_log
 from mmengine.structures import InstanceData, PixelData
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
 from mmseg_maskclippp.registry import MODELS
+from mmseg_maskclippp.utils.checkpoint import (CheckpointMismatchError,
+                                               mismatch_message)
 from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 from ..mask_generators.base import GeneratedMasks
 from ..mask_generators.ensemble import GeometricEnsemble
@@ -50,6 +56,24 @@ def pad_images(images: Sequence[Tensor], divisor: int,
     for i, img in enumerate(images):
         batch[i, :, :img.shape[-2], :img.shape[-1]] = img
     return batch
+
+
+def _require_tuned_weights(model: 'MaskCLIPpp', incompatible_keys) -> None:
+    """Load-state-dict post-hook: a checkpoint without the weights of the
+    parts MaskCLIP++ trains (CLIP-V, neck, PSM, a tuned CLIP-T) would leave
+    them random or untuned; mmengine's non-strict loaders (``load_from``,
+    ``init_model``, ``MMSegInferencer``) only log that, so fail here."""
+    parts = model.tuned_parts()
+    missing = [
+        k for k in incompatible_keys.missing_keys
+        if re.sub(r'^(module\.)+', '', k).split('.')[0] in parts
+    ]
+    if missing:
+        raise CheckpointMismatchError(
+            'the checkpoint lacks weights of the trained parts of MaskCLIPpp '
+            f'({", ".join(parts)}); a checkpoint of another model or '
+            'config? ' + mismatch_message(incompatible_keys.missing_keys,
+                                          incompatible_keys.unexpected_keys))
 
 
 @MODELS.register_module()
@@ -92,6 +116,15 @@ class MaskCLIPpp(BaseSegmentor):
               ``max_per_image`` (100): panoptic / instance thresholds.
         data_preprocessor: default ``MaskCLIPDataPreProcessor`` padding to
             the CLIP stride.
+        train_cfg: None (accepted because mmseg's ``init_model`` sets it;
+            MaskCLIP++ has no training options here).
+        pretrained: None (accepted because mmseg's ``init_model`` sets it;
+            the CLIP weights come from ``backbone.pretrained`` and
+            ``text_encoder.pretrained``).
+
+    Loading a state dict that lacks weights of CLIP-V, the neck, the PSM or
+    a fine-tuned CLIP-T raises :class:`CheckpointMismatchError` naming the
+    missing keys, whatever loads it.
     """
 
     def __init__(self,
@@ -106,7 +139,18 @@ class MaskCLIPpp(BaseSegmentor):
                  ensemble: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
                  init_cfg=None):
+        if pretrained is not None:
+            raise ValueError(
+                f'MaskCLIPpp(pretrained={pretrained!r}): the CLIP weights '
+                'come from backbone.pretrained and text_encoder.pretrained; '
+                'a MaskCLIP++ checkpoint loads with load_from / the '
+                'checkpoint argument')
+        if train_cfg:
+            raise ValueError(f'MaskCLIPpp has no train_cfg options, got '
+                             f'{train_cfg!r}')
         # built from mmseg's registry, whatever the default scope
         if data_preprocessor is None or isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(
@@ -158,6 +202,13 @@ class MaskCLIPpp(BaseSegmentor):
             raise ValueError('give train_vocabulary, test_vocabulary or both')
         self.set_vocabulary(test_vocabulary if test_vocabulary is not None
                             else self.train_vocabulary)
+        self.register_load_state_dict_post_hook(_require_tuned_weights)
+
+    def tuned_parts(self) -> List[str]:
+        """Top-level modules whose weights training changes (and every
+        MaskCLIP++ checkpoint must hold)."""
+        parts = ['backbone', 'neck', 'decode_head']
+        return parts if self.text_encoder.frozen else parts + ['text_encoder']
 
     # ------------------------------------------------------------------
     # vocabulary
@@ -306,16 +357,33 @@ class MaskCLIPpp(BaseSegmentor):
         sees a gradient for each of them in a batch without masks."""
         return sum(p.sum() * 0 for p in self.parameters() if p.requires_grad)
 
+    def _synonym_rng(self) -> Optional[random.Random]:
+        """The generator of this training iteration's synonym draw, from
+        (seed, iteration, rank) of the Runner's message hub, so that a
+        resumed run draws what the uninterrupted one did; None (Python's
+        global generator) outside a Runner."""
+        hub = MessageHub.get_current_instance()
+        seed, iteration = hub.get_info('seed'), hub.get_info('iter')
+        if seed is None or iteration is None:
+            return None
+        rank, _ = get_dist_info()
+        return random.Random(f'{seed}/{iteration}/{rank}')
+
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         if self.train_vocabulary is None:
             raise ValueError('training needs model.train_vocabulary')
         masks, labels = [], []
         for sample in data_samples:
+            image = sample.metainfo.get('img_path', 'a training image')
             if 'gt_instances' not in sample:
                 raise KeyError(
-                    f'{sample.metainfo.get("img_path", "a training image")} '
-                    'has no GT masks: the training pipeline needs '
+                    f'{image} has no GT masks: the training pipeline needs '
                     'GenerateGTMasks and PackMaskCLIPInputs')
+            if len(sample.gt_instances.masks) == 0:
+                warnings.warn(
+                    f'{image}: no ground-truth mask (after the training '
+                    'transforms its label map holds only ignore_index or '
+                    'crowd pixels); it adds nothing to the loss')
             masks.append(sample.gt_instances.masks)
             labels.append(sample.gt_instances.labels)
         name = self.loss_fn.loss_name
@@ -323,7 +391,8 @@ class MaskCLIPpp(BaseSegmentor):
             return {name: self._zero_loss()}
         feats = self.extract_feat(inputs)
         embeddings = self.neck(feats, masks, self.backbone)
-        text = self.text_encoder.embed_training_sample(self.train_vocabulary)
+        text = self.text_encoder.embed_training_sample(
+            self.train_vocabulary, self._synonym_rng())
         logits = self._psm_logits(embeddings, feats, text)
         return {
             name:

@@ -87,6 +87,7 @@ class OpenCLIPTextClassifier(BaseModule):
             raise ValueError("finetune must be 'none' or 'attention', got "
                              f'{finetune!r}')
         self.model_name = model_name
+        self.pretrained = pretrained
         self.finetune = finetune
         self.templates = load_templates(templates)
         self.cache_dir = osp.expanduser(cache_dir) if cache_dir else None

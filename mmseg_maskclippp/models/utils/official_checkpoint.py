@@ -7,6 +7,8 @@ name (fact sheet §0)::
     visual_encoder.mask_logit_scale      (L_neck, heads) ViT, (heads,) ResNet
     psm.<PSM keys>
     text_encoder.<open_clip text tower keys>    only if the text was tuned
+    text_encoder.proxy.<EVA-CLIP text tower keys>, text_encoder.logit_scale
+                                     the same for an EVA text encoder
     criterion.<...>                             no parameters in practice
 
 Here the visual tower lives at ``backbone.clip``, the alphas of Eq. 2 at
@@ -21,9 +23,12 @@ Here the visual tower lives at ``backbone.clip``, the alphas of Eq. 2 at
   EVA-CLIP checkpoint filter does that renaming.
 * PSM parameter names differ (see ``PSM_KEYS``).
 
-Keys the model has but the checkpoint lacks (a frozen text tower, buffers)
-keep the model's own (pretrained) values; they are reported, as are keys of
-the checkpoint that have no place in the model.
+The checkpoint must hold every weight training changes (CLIP-V, the neck's
+alphas, the PSM and a tuned text tower): a file that lacks one is refused,
+since the part would stay untrained. Other keys the model has but the
+checkpoint lacks (a frozen text tower, buffers) keep the model's own values,
+its pretrained CLIP's or a random initialisation, as the summary says; keys
+of the checkpoint that have no place in the model are reported.
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Tuple
@@ -31,6 +36,7 @@ from typing import Dict, List, Mapping, Tuple
 import torch
 from torch import Tensor, nn
 
+from mmseg_maskclippp.utils.checkpoint import key_list
 from ..backbones.clip_eva import CLIPEVAViT
 
 #: official PSM parameter prefix -> ours, per PSM class
@@ -56,21 +62,29 @@ class OfficialConversion:
         unused: official keys that have no place in the model.
         kept: model keys the checkpoint does not provide (they keep the
             model's current values, e.g. the pretrained frozen text tower).
+        untrained: the kept keys that training changes (parameters of
+            CLIP-V, the neck, the PSM or a tuned text tower): loading
+            refuses a conversion with any.
+        origins: where the kept keys' values come from, per top-level
+            module (``"the pretrained weights '<tag>'"`` or ``'a random
+            initialisation (no pretrained weights)'``).
     """
     state_dict: Dict[str, Tensor]
     unused: List[str] = field(default_factory=list)
     kept: List[str] = field(default_factory=list)
+    untrained: List[str] = field(default_factory=list)
+    origins: Dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f'converted {len(self.state_dict)} tensors']
         if self.unused:
             lines.append(f'{len(self.unused)} official keys unused: ' +
                          ', '.join(self.unused))
-        if self.kept:
-            groups = sorted({k.split('.')[0] for k in self.kept})
-            lines.append(f'{len(self.kept)} model keys not in the '
-                         'checkpoint keep their current (pretrained) '
-                         f'values, in: {", ".join(groups)}')
+        for part in sorted({k.split('.')[0] for k in self.kept}):
+            keys = [k for k in self.kept if k.split('.')[0] == part]
+            lines.append(f'{len(keys)} keys of {part} are not in the '
+                         f'checkpoint and keep their values from '
+                         f'{self.origins.get(part, "the model")}')
         return '\n'.join(lines)
 
 
@@ -165,16 +179,24 @@ def _psm(parts: Dict[str, Tensor], model: nn.Module,
 
 def _text(parts: Dict[str, Tensor],
           own: Mapping[str, Tensor]) -> Dict[str, Tuple[str, Tensor]]:
-    """Official text keys are the open_clip text tower's own names; a
+    """Official text keys are the open_clip text tower's own names, under
+    ``proxy.`` for the EVA text encoder (its ``logit_scale`` beside it); a
     ``CustomTextCLIP`` (EVA models) keeps the tower under ``text.`` of the
     model's state dict ``own``."""
     out = {}
     for key, value in parts.items():
-        name = f'text_encoder.clip.{key}'
-        if name not in own and f'text_encoder.clip.text.{key}' in own:
-            name = f'text_encoder.clip.text.{key}'
+        tower_key = key[len('proxy.'):] if key.startswith('proxy.') else key
+        name = f'text_encoder.clip.{tower_key}'
+        if name not in own and f'text_encoder.clip.text.{tower_key}' in own:
+            name = f'text_encoder.clip.text.{tower_key}'
         out[name] = (f'text_encoder.{key}', value)
     return out
+
+
+def _origin(model: nn.Module, part: str) -> str:
+    pretrained = getattr(getattr(model, part, None), 'pretrained', None)
+    return f'the pretrained weights {pretrained!r}' if pretrained else \
+        'a random initialisation (no pretrained weights)'
 
 
 def convert_official_state_dict(state: Mapping[str, Tensor],
@@ -214,23 +236,44 @@ def convert_official_state_dict(state: Mapping[str, Tensor],
         else:
             converted[key] = value
     kept = sorted(set(own) - set(converted))
-    return OfficialConversion(converted, sorted(unused), kept)
+    parts = model.tuned_parts()
+    untrained = [
+        name for name, _ in model.named_parameters()
+        if name.split('.')[0] in parts and name not in converted
+    ]
+    origins = {k.split('.')[0]: _origin(model, k.split('.')[0]) for k in kept}
+    return OfficialConversion(converted, sorted(unused), kept, untrained,
+                              origins)
 
 
 def load_official_checkpoint(model: nn.Module,
                              checkpoint: Mapping,
                              allow_unused: bool = False
                              ) -> Tuple[nn.Module, OfficialConversion]:
-    """Convert an official checkpoint (already ``torch.load``-ed) and load
-    it into ``model``. Unused official keys are an error unless
-    ``allow_unused``."""
-    result = convert_official_state_dict(
-        official_state_dict(checkpoint), model)
+    """Convert an official checkpoint (already loaded) and load it into
+    ``model``.
+
+    Raises:
+        KeyError: official keys have no place in the model (unless
+            ``allow_unused``), or the checkpoint lacks weights that training
+            changes (CLIP-V, neck alphas, PSM, a tuned text tower), which
+            would stay untrained (:attr:`OfficialConversion.untrained`).
+    """
+    state = official_state_dict(checkpoint)
+    result = convert_official_state_dict(state, model)
     if result.unused and not allow_unused:
         raise KeyError('official keys with no place in the model: ' +
                        ', '.join(result.unused) +
                        ' (pass allow_unused=True / --allow-unused to drop '
                        'them)')
+    if result.untrained:
+        parts = sorted({k.split('.')[0] for k in result.untrained})
+        raise KeyError(
+            f'{len(result.state_dict)} of {len(state)} official tensors fit '
+            f'the model, and the checkpoint lacks trained weights of '
+            f'{", ".join(parts)}, which would keep untrained values: '
+            f'{key_list("missing", result.untrained)}; does the config '
+            'name the same CLIP, PSM and neck as the official model?')
     with torch.no_grad():
         model.load_state_dict(result.state_dict, strict=False)
     return model, result
