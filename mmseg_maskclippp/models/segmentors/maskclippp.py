@@ -92,7 +92,8 @@ class MaskCLIPpp(BaseSegmentor):
             - ``object_mask_threshold`` (0.8), ``overlap_threshold`` (0.8),
               ``max_per_image`` (100): panoptic / instance thresholds.
         data_preprocessor: default ``MaskCLIPDataPreProcessor`` padding to
-            the CLIP stride.
+            the CLIP stride; unless it sets ``pad_val``, it pads with the
+            backbone's mean colour.
     """
 
     def __init__(self,
@@ -116,6 +117,8 @@ class MaskCLIPpp(BaseSegmentor):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        if getattr(self.data_preprocessor, 'pads_with_backbone_mean', False):
+            self.data_preprocessor.set_pad_val(self.backbone.mean)
         self.neck = MODELS.build(
             neck or dict(type='MaskPoolingNeck'),
             default_args=neck_args_for(self.backbone))
