@@ -31,17 +31,30 @@ from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 from ..mask_generators.base import GeneratedMasks
 from ..mask_generators.ensemble import GeometricEnsemble
 from ..necks.mask_pooling import MaskEmbeddings, neck_args_for
+from ..utils.input_checks import check_images, check_masks
 from ..utils.postprocess import (instance_inference, panoptic_inference,
                                  semantic_inference)
 
 TASKS = ('semantic', 'panoptic', 'instance')
 
 
-def resize_short_side(size: Tuple[int, int], short: int) -> Tuple[int, int]:
+#: default cap on the long side of CLIP's test input (``clip_max_long_side``)
+CLIP_MAX_LONG_SIDE = 4096
+
+
+def resize_short_side(size: Tuple[int, int], short: int,
+                      max_long: Optional[int] = None) -> Tuple[int, int]:
     """(H, W) scaled so that the short side is ``short``; the long side is
-    truncated, as the official CLIP test resize does."""
+    truncated, as the official CLIP test resize does. If the long side
+    would then exceed ``max_long`` (an extreme aspect ratio), the image is
+    scaled so that its long side is ``max_long`` instead (the short side,
+    truncated too, stays at least 1)."""
     h, w = size
     scale = short / min(h, w)
+    if max_long is not None and max(h, w) * scale > max_long:
+        scale = max_long / max(h, w)
+        low = max(1, int(min(h, w) * scale))
+        return (low, max_long) if h <= w else (max_long, low)
     return (short, int(w * scale)) if h <= w else (int(h * scale), short)
 
 
@@ -84,6 +97,10 @@ class MaskCLIPpp(BaseSegmentor):
 
             - ``clip_short_side``: resize the image fed to CLIP so that its
               short side has this length (None: as the pipeline made it);
+            - ``clip_max_long_side`` (4096): the long side of that resized
+              image is capped here, so that an image of an extreme aspect
+              ratio (1 x 2048) gets a smaller short side rather than a
+              gigapixel CLIP input; no benchmark image reaches it;
             - ``tasks``: any of ``'semantic'``, ``'panoptic'``,
               ``'instance'`` (default: semantic only);
             - ``thing_classes``: names of the test classes that are
@@ -234,21 +251,27 @@ class MaskCLIPpp(BaseSegmentor):
         """CLIP-V encoder features of a (B, 3, H, W) RGB 0..255 batch."""
         return self.backbone(self.backbone.normalize(inputs))
 
-    def _classify(self, images: Sequence[Tensor],
-                  masks: Sequence[Tensor]) -> List[Tensor]:
+    def _classify(self, images: Sequence[Tensor], masks: Sequence[Tensor],
+                  where: str = 'classify_masks') -> List[Tensor]:
         """Per-image (Q_i, K) logits of (Q_i, H_i, W_i) masks of
-        (3, H_i, W_i) RGB 0..255 images, at CLIP's test resolution."""
-        short = self.test_cfg.get('clip_short_side')
-        clip_images, clip_masks = [], []
+        (3, H_i, W_i) RGB 0..255 images, at CLIP's test resolution;
+        ``where`` names the masks' source in errors."""
         for i, (img, m) in enumerate(zip(images, masks)):
             if m.ndim != 3 or m.shape[-2:] != img.shape[-2:]:
                 raise ValueError(
-                    f'masks of image {i} have shape {tuple(m.shape)}; '
-                    f'expected (Q, {img.shape[-2]}, {img.shape[-1]}), the '
-                    'image size')
+                    f'{where}: masks of image {i} have shape '
+                    f'{tuple(m.shape)}; expected (Q, {img.shape[-2]}, '
+                    f'{img.shape[-1]}), the image size')
+        check_masks(masks, where)
+        short = self.test_cfg.get('clip_short_side')
+        max_long = self.test_cfg.get('clip_max_long_side',
+                                     CLIP_MAX_LONG_SIDE)
+        clip_images, clip_masks = [], []
+        for img, m in zip(images, masks):
             m = m.to(img.device, torch.float)
             if short:
-                size = resize_short_side(tuple(img.shape[-2:]), short)
+                size = resize_short_side(tuple(img.shape[-2:]), short,
+                                         max_long)
                 img = F.interpolate(img[None], size=size, mode='bilinear',
                                     align_corners=False)[0]
                 m = F.interpolate(m[None], size=size, mode='bilinear',
@@ -275,12 +298,17 @@ class MaskCLIPpp(BaseSegmentor):
         Args:
             images: (B, 3, H, W) float RGB values in 0..255 (not
                 normalised).
-            masks: B tensors (Q_i, H, W) with values in [0, 1].
+            masks: B tensors (Q_i, H, W): bool, or numbers in [0, 1].
 
         Returns:
             B tensors (Q_i, K): PSM logits, max over synonyms, before
             softmax and without any ensemble. The model's test-time CLIP
             resizing (``test_cfg.clip_short_side``) is applied.
+
+        Raises:
+            ValueError: wrong shapes, NaN or infinite values, images
+                outside 0..255 or masks outside [0, 1]. Images whose values
+                all lie in [0, 1] (scaled to 0..1?) are warned about.
         """
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError('images must be (B, 3, H, W), got '
@@ -288,7 +316,9 @@ class MaskCLIPpp(BaseSegmentor):
         if len(masks) != len(images):
             raise ValueError(f'got masks for {len(masks)} images and '
                              f'{len(images)} images')
-        return self._classify(list(images), masks)
+        images = list(images)
+        check_images(images, 'classify_masks')
+        return self._classify(images, masks)
 
     # ------------------------------------------------------------------
     # training
@@ -325,11 +355,16 @@ class MaskCLIPpp(BaseSegmentor):
     # ------------------------------------------------------------------
     # inference
     def _images(self, inputs: Tensor, data_samples) -> List[Tensor]:
-        """The unpadded images of a padded batch."""
-        return [
+        """The unpadded images of a padded batch, checked finite and
+        0..255 (:func:`check_images`)."""
+        images = [
             inputs[i, :, :s.img_shape[0], :s.img_shape[1]]
             for i, s in enumerate(data_samples)
         ]
+        files = [s.metainfo.get('img_path') for s in data_samples]
+        check_images(images, 'MaskCLIPpp input' + (
+            f' ({", ".join(map(str, files))})' if any(files) else ''))
+        return images
 
     def _generate(self, images, data_samples) -> List[GeneratedMasks]:
         if self.mask_generator is None:
@@ -369,7 +404,9 @@ class MaskCLIPpp(BaseSegmentor):
         logits (Q, K) and final class scores (Q, K) or (Q, K + 1)."""
         images = self._images(inputs, data_samples)
         generated = self._generate(images, data_samples)
-        logits = self._classify(images, [g.masks for g in generated])
+        logits = self._classify(
+            images, [g.masks for g in generated],
+            f'the masks of {type(self.mask_generator).__name__}')
         scores = [
             self.class_scores(lg, g.logits)
             for g, lg in zip(generated, logits)
@@ -454,6 +491,8 @@ class MaskCLIPpp(BaseSegmentor):
                 s.gt_instances.masks[:, :img.shape[-2], :img.shape[-1]]
                 for s, img in zip(data_samples, images)
             ]
+            where = 'the GT masks'
         else:
             masks = [g.masks for g in self._generate(images, data_samples)]
-        return self._classify(images, masks)
+            where = f'the masks of {type(self.mask_generator).__name__}'
+        return self._classify(images, masks, where)
