@@ -232,6 +232,26 @@ def test_cli_panoptic_and_instance(setup, tmp_path):
     assert mmcv.imread(instance['output']).shape[0] == 48
 
 
+def test_images_at_the_size_limits_and_an_empty_panoptic_are_drawn(
+        setup, tmp_path):
+    images = []
+    for h, w in [(16, 256), (256, 16), (16, 16)]:
+        path = str(tmp_path / f'limit_{h}x{w}.png')
+        mmcv.imwrite(
+            np.random.default_rng(h).integers(0, 256, (h, w, 3), np.uint8),
+            path)
+        images.append(path)
+    # a threshold no mask reaches: every pixel is void, nothing to draw
+    results = _run(setup, tmp_path / 'out', '--task', 'panoptic',
+                   '--save-label', '--cfg-options',
+                   'model.test_cfg.object_mask_threshold=1.0',
+                   inputs=images, config=setup['felzenszwalb_config'])
+    for result in results:
+        assert result['legend'] == []
+        drawing = mmcv.imread(result['output'])
+        assert np.array_equal(drawing, mmcv.imread(result['image']))
+
+
 def _bad_checkpoint(setup):
     state = torch.load(setup['checkpoint'])['state_dict']
     dropped = sorted(state)[3]
@@ -245,7 +265,9 @@ def _bad_checkpoint(setup):
 @pytest.mark.parametrize('case', [
     'unreadable image', 'empty vocabulary', 'blank class', 'duplicate',
     'bad checkpoint', 'ground-truth generator', 'unknown generator',
-    'ade847', 'folder without images', 'two outputs of one name'
+    'ade847', 'folder without images', 'two outputs of one name',
+    'line break in a class', '1 x 2000 image', '2000 x 1 image',
+    '1 x 1 image'
 ])
 def test_bad_input_exits_with_a_message_and_writes_nothing(
         setup, tmp_path, case):
@@ -279,6 +301,16 @@ def test_bad_input_exits_with_a_message_and_writes_nothing(
     elif case == 'two outputs of one name':
         inputs += [osp.join(setup['images'], 'a.png')]
         message = 'would both be written as a.png'
+    elif case == 'line break in a class':
+        extra += ['--classes', 'sky\ntree|car']
+        message = r"'sky\\ntree' contains the control character"
+    elif case.endswith(' image'):
+        h, w = (int(n) for n in case.split()[:3:2])
+        thin = str(tmp_path / 'thin.png')
+        mmcv.imwrite(np.full((h, w, 3), 90, np.uint8), thin)
+        # good images come first: none of them may be written either
+        inputs = [setup['images'], thin]
+        message = f'thin.png: the image is {h} x {w} pixels; .* at least 16'
     else:
         extra += ['--vocabulary', 'ade847']
         message = 'ADE20K-full .* not shipped'
