@@ -64,6 +64,7 @@ def test_local_file_without_statistics_is_warned_about(weights_file):
     (dict(std=(0.2, 0.0, 0.2)), r'std must be 3 RGB values in \(0, 1\]'),
     (dict(mean=(0.5, 0.5)), r'mean must be 3 RGB values'),
     (dict(std=(0.2, float('nan'), 0.2)), 'std must be'),
+    (dict(mean=0.5), r'mean must be 3 RGB values .* got \(0.5,\)'),
 ])
 def test_bad_statistics_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -209,12 +209,16 @@ class OpenCLIPVisualBackbone(BaseModule):
 def _check_statistic(name: str,
                      values: Sequence[float]) -> Tuple[float, ...]:
     """Three finite values on the 0..1 scale (std positive)."""
-    values = tuple(float(v) for v in values)
+    try:
+        values = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        values = (values, )
     valid = len(values) == 3 and all(
-        math.isfinite(v) and 0 <= v <= 1 for v in values)
+        isinstance(v, float) and math.isfinite(v) and 0 <= v <= 1
+        for v in values)
     if not valid or (name == 'std' and min(values) <= 0):
         hint = ' (0..255 values? divide them by 255)' \
-            if any(v > 1 for v in values) else ''
+            if any(isinstance(v, float) and v > 1 for v in values) else ''
         raise ValueError(
             f'backbone {name} must be 3 RGB values in '
             f'{"[0, 1]" if name == "mean" else "(0, 1]"}, on the 0..1 scale '
