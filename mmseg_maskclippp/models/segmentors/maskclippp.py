@@ -251,23 +251,20 @@ class MaskCLIPpp(BaseSegmentor):
         """CLIP-V encoder features of a (B, 3, H, W) RGB 0..255 batch."""
         return self.backbone(self.backbone.normalize(inputs))
 
-    def _classify(self, images: Sequence[Tensor], masks: Sequence[Tensor],
-                  where: str = 'classify_masks') -> List[Tensor]:
+    def _classify(self, images: Sequence[Tensor],
+                  masks: Sequence[Tensor]) -> List[Tensor]:
         """Per-image (Q_i, K) logits of (Q_i, H_i, W_i) masks of
-        (3, H_i, W_i) RGB 0..255 images, at CLIP's test resolution;
-        ``where`` names the masks' source in errors."""
-        for i, (img, m) in enumerate(zip(images, masks)):
-            if m.ndim != 3 or m.shape[-2:] != img.shape[-2:]:
-                raise ValueError(
-                    f'{where}: masks of image {i} have shape '
-                    f'{tuple(m.shape)}; expected (Q, {img.shape[-2]}, '
-                    f'{img.shape[-1]}), the image size')
-        check_masks(masks, where)
+        (3, H_i, W_i) RGB 0..255 images, at CLIP's test resolution."""
         short = self.test_cfg.get('clip_short_side')
         max_long = self.test_cfg.get('clip_max_long_side',
                                      CLIP_MAX_LONG_SIDE)
         clip_images, clip_masks = [], []
-        for img, m in zip(images, masks):
+        for i, (img, m) in enumerate(zip(images, masks)):
+            if m.ndim != 3 or m.shape[-2:] != img.shape[-2:]:
+                raise ValueError(
+                    f'masks of image {i} have shape {tuple(m.shape)}; '
+                    f'expected (Q, {img.shape[-2]}, {img.shape[-1]}), the '
+                    'image size')
             m = m.to(img.device, torch.float)
             if short:
                 size = resize_short_side(tuple(img.shape[-2:]), short,
@@ -318,6 +315,7 @@ class MaskCLIPpp(BaseSegmentor):
                              f'{len(images)} images')
         images = list(images)
         check_images(images, 'classify_masks')
+        check_masks(masks, 'classify_masks')
         return self._classify(images, masks)
 
     # ------------------------------------------------------------------
@@ -378,6 +376,8 @@ class MaskCLIPpp(BaseSegmentor):
                     f'{type(self.mask_generator).__name__} returned masks of '
                     f'size {tuple(g.masks.shape[-2:])} for image {i} of size '
                     f'{tuple(img.shape[-2:])}')
+        check_masks([g.masks for g in generated],
+                    type(self.mask_generator).__name__)
         return generated
 
     def class_scores(self, logits: Tensor,
@@ -404,9 +404,7 @@ class MaskCLIPpp(BaseSegmentor):
         logits (Q, K) and final class scores (Q, K) or (Q, K + 1)."""
         images = self._images(inputs, data_samples)
         generated = self._generate(images, data_samples)
-        logits = self._classify(
-            images, [g.masks for g in generated],
-            f'the masks of {type(self.mask_generator).__name__}')
+        logits = self._classify(images, [g.masks for g in generated])
         scores = [
             self.class_scores(lg, g.logits)
             for g, lg in zip(generated, logits)
@@ -491,8 +489,7 @@ class MaskCLIPpp(BaseSegmentor):
                 s.gt_instances.masks[:, :img.shape[-2], :img.shape[-1]]
                 for s, img in zip(data_samples, images)
             ]
-            where = 'the GT masks'
+            check_masks(masks, 'GT masks')
         else:
             masks = [g.masks for g in self._generate(images, data_samples)]
-            where = f'the masks of {type(self.mask_generator).__name__}'
-        return self._classify(images, masks, where)
+        return self._classify(images, masks)
