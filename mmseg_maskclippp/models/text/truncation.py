@@ -13,17 +13,28 @@ from mmseg_maskclippp.vocabulary import Vocabulary
 MAX_SHOWN = 5
 
 
+def _byte_bound(text: str) -> int:
+    """At least the number of BPE tokens of ``text``: CLIP's BPE makes at
+    most one token per UTF-8 byte of the non-space characters."""
+    return len(''.join(text.lower().split()).encode('utf-8'))
+
+
 def overlong_synonyms(encode: Callable[[str], Sequence[int]],
                       templates: Sequence[str], synonyms: Sequence[str],
                       context_length: int) -> Tuple[str, List[Tuple[int,
                                                                     int]]]:
     """The longest template and the (index, tokens) of every synonym whose
     sentence in it, with the start and end tokens, exceeds
-    ``context_length``; ``encode`` maps a text to its BPE tokens."""
+    ``context_length``; ``encode`` maps a text to its BPE tokens. Only
+    sentences that might be too long (:func:`_byte_bound`) are encoded:
+    the tokenizer is slow (~1 ms a sentence)."""
     longest = max(templates, key=lambda t: len(encode(t.format(''))))
     found = []
     for i, synonym in enumerate(synonyms):
-        tokens = len(encode(longest.format(synonym))) + 2
+        sentence = longest.format(synonym)
+        if _byte_bound(sentence) + 2 <= context_length:
+            continue
+        tokens = len(encode(sentence)) + 2
         if tokens > context_length:
             found.append((i, tokens))
     return longest, found
