@@ -6,21 +6,34 @@ synonyms whose first entry is its display name. On disk one class is one line::
     <id>:<name>,<synonym>,<synonym>...
 
 (``", "`` is read as ``","``; blank lines and lines starting with ``#`` are
-skipped). Ids must be consecutive from the first one; they only document
-the order. Built-in vocabularies live in ``mmseg_maskclippp/vocabularies``
-and are named without the ``.txt`` suffix (``Vocabulary.builtin_names()``).
+skipped; files are UTF-8, with or without a byte-order mark). Ids must be
+consecutive from the first one; they only document the order. A synonym is
+one line of text without ``,`` (so that every vocabulary can be written and
+read back). CLIP's tokenizer lowercases, so a synonym shared by two classes,
+in any case (``sky``, ``Sky``), makes them compete for the same masks: that
+is allowed (benchmark lists have such classes) but warned about, in one
+warning per vocabulary. Built-in vocabularies live in
+``mmseg_maskclippp/vocabularies`` and are named without the ``.txt`` suffix
+(``Vocabulary.builtin_names()``).
 """
 import colorsys
 import hashlib
 import os
 import os.path as osp
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+import unicodedata
+import warnings
+from collections.abc import Sequence as SequenceABC
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 
 BUILTIN_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'vocabularies')
 
 VocabularyLike = Union['Vocabulary', str, Sequence[Union[str, Sequence[str]]]]
+
+
+#: shared synonyms listed in the warning about them; the rest are counted
+MAX_SHARED_SHOWN = 5
 
 
 def _split_synonyms(entry: str, where: str) -> Tuple[str, ...]:
@@ -30,6 +43,78 @@ def _split_synonyms(entry: str, where: str) -> Tuple[str, ...]:
     return synonyms
 
 
+def _check_synonym(synonym: str, where: str) -> None:
+    """A synonym is one line of text without the ``,`` separator."""
+    control = [
+        c for c in synonym if unicodedata.category(c) in ('Cc', 'Zl', 'Zp')
+    ]
+    if control:
+        raise ValueError(
+            f'{where}: synonym {synonym!r} contains the control character '
+            f'{control[0]!r} (a line break, tab, ...): a class name must be '
+            'one line of text')
+    if ',' in synonym:
+        raise ValueError(
+            f'{where}: synonym {synonym!r} contains ",", which separates '
+            'synonyms; give the synonyms as separate strings')
+
+
+def _parse_entry(entry, where: str) -> Tuple[str, ...]:
+    """One class: ``'sky,clouds'`` or ``('sky', 'clouds')``."""
+    if isinstance(entry, str):
+        synonyms = _split_synonyms(entry, where)
+    elif isinstance(entry, SequenceABC):
+        for s in entry:
+            if not isinstance(s, str):
+                raise TypeError(
+                    f'{where}: synonym {s!r} of {entry!r} is a '
+                    f'{type(s).__name__}, expected a string')
+        synonyms = tuple(s.strip() for s in entry)
+        if not synonyms or any(not s for s in synonyms):
+            raise ValueError(
+                f'{where}: empty class name or synonym in {entry!r}')
+    else:
+        raise TypeError(
+            f'{where}: {entry!r} is a {type(entry).__name__}, expected a '
+            "class name with comma-separated synonyms ('sky,clouds') or a "
+            'list of synonyms')
+    for s in synonyms:
+        _check_synonym(s, where)
+    return synonyms
+
+
+def _tokenizer_text(synonym: str) -> str:
+    """What CLIP's tokenizer sees of a synonym: lower case, single
+    spaces."""
+    return ' '.join(synonym.lower().split())
+
+
+def _warn_shared_synonyms(classes: Sequence[Tuple[str, ...]],
+                          source: str) -> None:
+    """One warning listing every synonym (as the tokenizer sees it) that
+    belongs to more than one class."""
+    owners: Dict[str, List[int]] = {}
+    for i, synonyms in enumerate(classes):
+        for s in synonyms:
+            found = owners.setdefault(_tokenizer_text(s), [])
+            if i not in found:
+                found.append(i)
+    shared = [(s, ks) for s, ks in owners.items() if len(ks) > 1]
+    if not shared:
+        return
+    listed = '; '.join(
+        f'{s!r} in ' + ', '.join(f'class {k} ({classes[k][0]!r})'
+                                 for k in ks)
+        for s, ks in shared[:MAX_SHARED_SHOWN])
+    more = f'; and {len(shared) - MAX_SHARED_SHOWN} more' \
+        if len(shared) > MAX_SHARED_SHOWN else ''
+    warnings.warn(
+        f'{source}: {len(shared)} synonym(s) name more than one class '
+        "(CLIP's tokenizer lowercases, so case does not tell them apart); "
+        f'these classes compete for the same masks: {listed}{more}',
+        stacklevel=3)
+
+
 class Vocabulary:
     """An ordered list of classes, each a tuple of synonyms.
 
@@ -37,23 +122,28 @@ class Vocabulary:
         classes: one entry per class, either a string of comma-separated
             synonyms (``'sky,clouds'``) or a sequence of synonyms.
         source: where the vocabulary came from, used in error messages.
+
+    Raises:
+        TypeError: a class or synonym that is not a string.
+        ValueError: an empty vocabulary, class or synonym, a synonym with a
+            line break or ``,``, or two classes of the same display name.
     """
 
     def __init__(self,
                  classes: Sequence[Union[str, Sequence[str]]],
                  source: str = '<list>'):
         self.source = source
-        parsed = []
-        for i, entry in enumerate(classes):
-            where = f'{source}, class {i}'
-            if isinstance(entry, str):
-                parsed.append(_split_synonyms(entry, where))
-            else:
-                synonyms = tuple(str(s).strip() for s in entry)
-                if not synonyms or any(not s for s in synonyms):
-                    raise ValueError(
-                        f'{where}: empty class name or synonym in {entry!r}')
-                parsed.append(synonyms)
+        if isinstance(classes, (str, bytes)) or not isinstance(
+                classes, Iterable):
+            raise TypeError(
+                f'{source}: the classes {classes!r} are a '
+                f'{type(classes).__name__}, expected a list of class names '
+                '(Vocabulary.build and Vocabulary.from_string parse names '
+                'and typed class lists)')
+        parsed = [
+            _parse_entry(entry, f'{source}, class {i}')
+            for i, entry in enumerate(classes)
+        ]
         if not parsed:
             raise ValueError(f'{source}: the vocabulary is empty')
         seen = {}
@@ -63,6 +153,7 @@ class Vocabulary:
                     f'{source}: class name {synonyms[0]!r} is used by class '
                     f'{seen[synonyms[0]]} and class {i}')
             seen[synonyms[0]] = i
+        _warn_shared_synonyms(parsed, source)
         self.classes: Tuple[Tuple[str, ...], ...] = tuple(parsed)
 
     # ------------------------------------------------------------------
@@ -77,35 +168,42 @@ class Vocabulary:
 
     @classmethod
     def from_file(cls, path: str) -> 'Vocabulary':
-        """Read an ``id:name,synonym,...`` file."""
+        """Read an ``id:name,synonym,...`` file (UTF-8, a byte-order mark
+        is skipped)."""
         if not osp.isfile(path):
             raise FileNotFoundError(f'vocabulary file not found: {path}')
+        try:
+            with open(path, encoding='utf-8-sig') as f:
+                lines = f.read().split('\n')
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f'{path}: not UTF-8 text ({e.reason} at byte {e.start}); '
+                'save the vocabulary file as UTF-8') from None
         classes, first_id = [], None
-        with open(path, encoding='utf-8') as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.strip()
-                if not line or line.startswith('#'):
-                    continue
-                where = f'{path}:{lineno}'
-                if ':' not in line:
-                    raise ValueError(
-                        f'{where}: expected "<id>:<name>,<synonym>,...", '
-                        f'got {line!r}')
-                id_str, entry = line.split(':', 1)
-                try:
-                    class_id = int(id_str)
-                except ValueError:
-                    raise ValueError(
-                        f'{where}: class id {id_str!r} is not an integer'
-                    ) from None
-                if first_id is None:
-                    first_id = class_id
-                expected = first_id + len(classes)
-                if class_id != expected:
-                    raise ValueError(
-                        f'{where}: class id {class_id} out of order, '
-                        f'expected {expected}')
-                classes.append(_split_synonyms(entry, where))
+        for lineno, line in enumerate(lines, 1):
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            where = f'{path}:{lineno}'
+            if ':' not in line:
+                raise ValueError(
+                    f'{where}: expected "<id>:<name>,<synonym>,...", '
+                    f'got {line!r}')
+            id_str, entry = line.split(':', 1)
+            try:
+                class_id = int(id_str)
+            except ValueError:
+                raise ValueError(
+                    f'{where}: class id {id_str!r} is not an integer'
+                ) from None
+            if first_id is None:
+                first_id = class_id
+            expected = first_id + len(classes)
+            if class_id != expected:
+                raise ValueError(
+                    f'{where}: class id {class_id} out of order, '
+                    f'expected {expected}')
+            classes.append(_split_synonyms(entry, where))
         return cls(classes, source=path)
 
     @classmethod

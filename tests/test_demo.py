@@ -240,6 +240,26 @@ def _state(setup):
         return torch.load(setup['checkpoint'])['state_dict']
 
 
+def test_images_at_the_size_limits_and_an_empty_panoptic_are_drawn(
+        setup, tmp_path):
+    images = []
+    for h, w in [(16, 256), (256, 16), (16, 16)]:
+        path = str(tmp_path / f'limit_{h}x{w}.png')
+        mmcv.imwrite(
+            np.random.default_rng(h).integers(0, 256, (h, w, 3), np.uint8),
+            path)
+        images.append(path)
+    # a threshold no mask reaches: every pixel is void, nothing to draw
+    results = _run(setup, tmp_path / 'out', '--task', 'panoptic',
+                   '--save-label', '--cfg-options',
+                   'model.test_cfg.object_mask_threshold=1.0',
+                   inputs=images, config=setup['felzenszwalb_config'])
+    for result in results:
+        assert result['legend'] == []
+        drawing = mmcv.imread(result['output'])
+        assert np.array_equal(drawing, mmcv.imread(result['image']))
+
+
 def _bad_checkpoint(setup):
     state = _state(setup)
     dropped = sorted(state)[3]
@@ -254,7 +274,8 @@ def _bad_checkpoint(setup):
     'unreadable image', 'empty vocabulary', 'blank class', 'duplicate',
     'bad checkpoint', 'ground-truth generator', 'unknown generator',
     'unknown vocabulary', 'folder without images', 'two outputs of one name',
-    'crafted checkpoint'
+    'crafted checkpoint', 'line break in a class', '1 x 2000 image',
+    '2000 x 1 image', '1 x 1 image'
 ])
 def test_bad_input_exits_with_a_message_and_writes_nothing(
         setup, tmp_path, case):
@@ -294,6 +315,16 @@ def test_bad_input_exits_with_a_message_and_writes_nothing(
             str(tmp_path / 'crafted.pth'), marker,
             {'state_dict': _state(setup)})
         message = 'crafted.pth: refused to load.*makedirs.*--unsafe-load'
+    elif case == 'line break in a class':
+        extra += ['--classes', 'sky\ntree|car']
+        message = r"'sky\\ntree' contains the control character"
+    elif case.endswith(' image'):
+        h, w = (int(n) for n in case.split()[:3:2])
+        thin = str(tmp_path / 'thin.png')
+        mmcv.imwrite(np.full((h, w, 3), 90, np.uint8), thin)
+        # good images come first: none of them may be written either
+        inputs = [setup['images'], thin]
+        message = f'thin.png: the image is {h} x {w} pixels; .* at least 16'
     else:
         extra += ['--vocabulary', 'ade848']
         message = "'ade848' is neither a benchmark vocabulary .*ade847"

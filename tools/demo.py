@@ -13,7 +13,9 @@ index of every pixel, 8 or 16 bit), for panoptic ``<name>_panoptic.png``
 ``vocabulary.txt`` (the class of every index).
 
 Every input (images, vocabulary, generator, checkpoint) is checked before
-anything is written; a bad one stops the demo with a message.
+anything is written; a bad one stops the demo with a message. Images must
+be at least ``MIN_IMAGE_SIDE`` (16) pixels on their short side and at most
+``MAX_ASPECT_RATIO`` (16) times longer than that.
 """  # noqa: E501
 import argparse
 import os
@@ -35,6 +37,11 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GENERATOR_DIR = osp.join(ROOT, 'configs', '_base_', 'generators')
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
                     '.webp')
+#: the smallest short side and the largest long / short ratio of an input
+#: image: thinner images hold nothing to segment and break the resizing
+#: and the drawing
+MIN_IMAGE_SIDE = 16
+MAX_ASPECT_RATIO = 16
 
 
 def parse_args(argv=None):
@@ -85,9 +92,20 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def check_image_size(path: str, height: int, width: int) -> None:
+    """An image must be at least ``MIN_IMAGE_SIDE`` pixels on its short
+    side and at most ``MAX_ASPECT_RATIO`` times longer than wide."""
+    short, long = min(height, width), max(height, width)
+    if short < MIN_IMAGE_SIDE or long > MAX_ASPECT_RATIO * short:
+        raise ValueError(
+            f'{path}: the image is {height} x {width} pixels; the demo '
+            f'needs at least {MIN_IMAGE_SIDE} pixels on the short side and '
+            f'a long side at most {MAX_ASPECT_RATIO} times the short one')
+
+
 def list_images(inputs: List[str]) -> List[str]:
     """Image files of ``inputs`` (folders listed by extension, sorted),
-    each checked readable."""
+    each checked readable and of a size the demo handles."""
     images = []
     for path in inputs:
         if osp.isdir(path):
@@ -109,6 +127,7 @@ def list_images(inputs: List[str]) -> List[str]:
             raise ValueError(f'cannot read image {path}: {e}') from e
         if image is None:
             raise ValueError(f'cannot read image {path}: not an image')
+        check_image_size(path, *image.shape[:2])
     return images
 
 

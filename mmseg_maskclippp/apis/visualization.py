@@ -158,11 +158,15 @@ class PredictionVisualizer:
                 drawn.pred_instances = sample.pred_instances
         kwargs = dict(pred_score_thr=self.score_thr) \
             if self.task == 'instance' else {}
-        self.visualizer.add_datasample(
-            'prediction', image, drawn, draw_gt=False, **kwargs)
         entries = legend_entries(sample, self.task, len(classes),
                                  self.score_thr)
-        picture = draw_legend(self.visualizer.get_image(),
-                              [classes[k] for k in entries],
+        if self.task == 'panoptic' and not entries:
+            # no segment (all void): mmdet's visualiser cannot draw that
+            drawing = np.ascontiguousarray(image)
+        else:
+            self.visualizer.add_datasample(
+                'prediction', image, drawn, draw_gt=False, **kwargs)
+            drawing = self.visualizer.get_image()
+        picture = draw_legend(drawing, [classes[k] for k in entries],
                               [palette[k] for k in entries])
         return picture, entries

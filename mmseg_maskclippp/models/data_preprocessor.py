@@ -3,9 +3,9 @@
 MaskCLIP++ runs two encoders with different input statistics (CLIP and the
 mask generator), so each normalises its own input; the batch stays in RGB
 0..255. Images are padded bottom/right with a per-channel colour (by
-default CLIP's mean, which the CLIP normalisation maps to 0, as the
-official implementation pads), semantic maps with ``seg_pad_val`` and GT
-masks with 0.
+default the CLIP backbone's mean, which the CLIP normalisation maps to 0, as
+the official implementation pads), semantic maps with ``seg_pad_val`` and
+GT masks with 0.
 """
 from numbers import Number
 from typing import Any, Dict, Optional, Sequence
@@ -34,7 +34,10 @@ class MaskCLIPDataPreProcessor(BaseDataPreprocessor):
             stride, or a multiple of it).
         size: pad to this fixed (H, W) instead (exclusive with
             ``size_divisor``).
-        pad_val: padding colour, one value per RGB channel or one for all.
+        pad_val: padding colour (0..255), one value per RGB channel or one
+            for all. None (default): the mean colour of the backbone of the
+            :class:`MaskCLIPpp` that owns this preprocessor (its
+            ``backbone.mean``), OpenAI CLIP's until one sets it.
         seg_pad_val: padding of ``gt_sem_seg``.
         bgr_to_rgb: convert loaded BGR images to RGB.
     """
@@ -42,7 +45,7 @@ class MaskCLIPDataPreProcessor(BaseDataPreprocessor):
     def __init__(self,
                  size_divisor: Optional[int] = 32,
                  size: Optional[Sequence[int]] = None,
-                 pad_val: Any = CLIP_MEAN_RGB,
+                 pad_val: Any = None,
                  seg_pad_val: Number = 255,
                  bgr_to_rgb: bool = True):
         super().__init__()
@@ -50,14 +53,22 @@ class MaskCLIPDataPreProcessor(BaseDataPreprocessor):
             raise ValueError('give exactly one of size and size_divisor')
         self.size_divisor = size_divisor
         self.size = tuple(size) if size is not None else None
+        #: whether the padding colour is the backbone's mean
+        self.pads_with_backbone_mean = pad_val is None
+        self.register_buffer('pad_val', torch.zeros(3, 1, 1),
+                             persistent=False)
+        self.set_pad_val(CLIP_MEAN_RGB if pad_val is None else pad_val)
+        self.seg_pad_val = seg_pad_val
+        self.bgr_to_rgb = bgr_to_rgb
+
+    def set_pad_val(self, pad_val: Any) -> None:
+        """Pad images with ``pad_val`` (0..255): one value per RGB channel
+        or one for all."""
         pad = [float(pad_val)] * 3 if isinstance(pad_val, Number) \
             else [float(v) for v in pad_val]
         if len(pad) != 3:
             raise ValueError(f'pad_val needs 3 values, got {pad_val!r}')
-        self.register_buffer('pad_val', torch.tensor(pad).view(3, 1, 1),
-                             persistent=False)
-        self.seg_pad_val = seg_pad_val
-        self.bgr_to_rgb = bgr_to_rgb
+        self.pad_val.copy_(torch.tensor(pad).view(3, 1, 1))
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         data = self.cast_data(data)

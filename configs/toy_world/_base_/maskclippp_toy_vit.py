@@ -10,6 +10,11 @@ model = dict(
         type='OpenCLIPVisual',
         model_name='toy-world-vit',
         pretrained=clip_checkpoint,
+        # the statistics the toy CLIP is pretrained with (open_clip's
+        # default preprocess_cfg, OpenAI CLIP's): a weights file does not
+        # say them
+        mean=(0.48145466, 0.4578275, 0.40821073),
+        std=(0.26862954, 0.26130258, 0.27577711),
         finetune='all'),
     text_encoder=dict(
         type='OpenCLIPTextClassifier',

@@ -19,14 +19,17 @@ The paper splits CLIP-V into an *encoder* (feature extraction) and a *neck*
     log_alpha)`` runs CLIP's attention pooling with one query per mask and
     the Eq. 2 bias.
 """
-from typing import Callable, Optional, Tuple
+import math
+import os.path as osp
+import warnings
+from typing import Callable, Optional, Sequence, Tuple
 
 import open_clip
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from ..utils.open_clip_loader import create_open_clip
+from ..utils.open_clip_loader import create_open_clip, image_statistics
 
 FINETUNE_SCOPES = ('all', 'attention', 'none')
 
@@ -52,6 +55,13 @@ class OpenCLIPVisualBackbone(BaseModule):
             (position embedding + attention input projections) or ``'none'``.
             Defaults to the family's choice in the paper.
         cache_dir: where open_clip keeps downloaded weights.
+        mean: per-channel RGB mean on the 0..1 scale (as open_clip gives
+            it) that the weights were trained with. Default: the pretrained
+            tag's, else OpenAI CLIP's (:func:`image_statistics`). Set it
+            for your own weights: nothing in a weights file says which
+            statistics they need.
+        std: per-channel RGB standard deviation, 0..1 scale; default as
+            ``mean``.
         init_cfg: ignored apart from mmengine bookkeeping: the weights come
             from ``pretrained`` and are never re-initialised.
     """
@@ -65,6 +75,8 @@ class OpenCLIPVisualBackbone(BaseModule):
                  pretrained: Optional[str] = None,
                  finetune: Optional[str] = None,
                  cache_dir: Optional[str] = None,
+                 mean: Optional[Sequence[float]] = None,
+                 std: Optional[Sequence[float]] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         finetune = finetune or self.default_finetune
@@ -79,14 +91,36 @@ class OpenCLIPVisualBackbone(BaseModule):
         self.embed_dim = open_clip.get_model_config(model_name)['embed_dim']
         self.clip = model.visual
         self._check_family()
-        cfg = getattr(self.clip, 'preprocess_cfg', {})
-        mean = cfg.get('mean', getattr(self.clip, 'image_mean', None))
-        std = cfg.get('std', getattr(self.clip, 'image_std', None))
+        mean, std = self._statistics(mean, std)
         #: per-channel RGB mean / std on the 0..255 scale that inputs of
         #: :meth:`forward` must be normalised with.
         self.mean = tuple(255.0 * m for m in mean)
         self.std = tuple(255.0 * s for s in std)
         self._set_trainable()
+
+    def _statistics(self, mean: Optional[Sequence[float]],
+                    std: Optional[Sequence[float]]):
+        """The (mean, std) on the 0..1 scale: given, or the defaults of
+        :func:`image_statistics`; a local weights file without them is
+        warned about."""
+        given = dict(mean=mean, std=std)
+        for name, values in given.items():
+            if values is not None:
+                given[name] = _check_statistic(name, values)
+        defaults = image_statistics(self.model_name, self.pretrained)
+        missing = [name for name, values in given.items() if values is None]
+        if missing and self.pretrained is not None and osp.isfile(
+                self.pretrained):
+            warnings.warn(
+                f'{type(self).__name__}: the weights {self.pretrained} are a '
+                'local file and the backbone config does not give the image '
+                f'{" and ".join(missing)} they were trained with; using '
+                "OpenAI CLIP's (mean "
+                f'{defaults["mean"]}, std {defaults["std"]}). If your CLIP '
+                'was trained with other statistics, set backbone.mean and '
+                'backbone.std (0..1 scale).', stacklevel=3)
+        return tuple(given['mean'] or defaults['mean']), tuple(
+            given['std'] or defaults['std'])
 
     # ------------------------------------------------------------------
     # family interface
@@ -170,6 +204,26 @@ class OpenCLIPVisualBackbone(BaseModule):
         return (f'model_name={self.model_name!r}, '
                 f'pretrained={self.pretrained!r}, '
                 f'finetune={self.finetune!r}, pooling={self.pooling!r}')
+
+
+def _check_statistic(name: str,
+                     values: Sequence[float]) -> Tuple[float, ...]:
+    """Three finite values on the 0..1 scale (std positive)."""
+    try:
+        values = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        values = (values, )
+    valid = len(values) == 3 and all(
+        isinstance(v, float) and math.isfinite(v) and 0 <= v <= 1
+        for v in values)
+    if not valid or (name == 'std' and min(values) <= 0):
+        hint = ' (0..255 values? divide them by 255)' \
+            if any(isinstance(v, float) and v > 1 for v in values) else ''
+        raise ValueError(
+            f'backbone {name} must be 3 RGB values in '
+            f'{"[0, 1]" if name == "mean" else "(0, 1]"}, on the 0..1 scale '
+            f'open_clip uses; got {values}{hint}')
+    return values
 
 
 def check_input(x: Tensor, stride: int, name: str) -> None:

@@ -37,11 +37,16 @@ from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 from ..mask_generators.base import GeneratedMasks
 from ..mask_generators.ensemble import GeometricEnsemble
 from ..necks.mask_pooling import MaskEmbeddings, neck_args_for
+from ..utils.input_checks import check_images, check_masks
 from ..utils.postprocess import (instance_inference, panoptic_inference,
                                  semantic_inference)
 from ..utils.resize import resize_short_side
 
 TASKS = ('semantic', 'panoptic', 'instance')
+
+
+#: default cap on the long side of CLIP's test input (``clip_max_long_side``)
+CLIP_MAX_LONG_SIDE = 4096
 
 
 def pad_images(images: Sequence[Tensor], divisor: int,
@@ -107,6 +112,10 @@ class MaskCLIPpp(BaseSegmentor):
 
             - ``clip_short_side``: resize the image fed to CLIP so that its
               short side has this length (None: as the pipeline made it);
+            - ``clip_max_long_side`` (4096): the long side of that resized
+              image is capped here, so that an image of an extreme aspect
+              ratio (1 x 2048) gets a smaller short side rather than a
+              gigapixel CLIP input; no benchmark image reaches it;
             - ``tasks``: any of ``'semantic'``, ``'panoptic'``,
               ``'instance'`` (default: semantic only);
             - ``thing_classes``: names of the test classes that are
@@ -115,7 +124,8 @@ class MaskCLIPpp(BaseSegmentor):
             - ``object_mask_threshold`` (0.8), ``overlap_threshold`` (0.8),
               ``max_per_image`` (100): panoptic / instance thresholds.
         data_preprocessor: default ``MaskCLIPDataPreProcessor`` padding to
-            the CLIP stride.
+            the CLIP stride; unless it sets ``pad_val``, it pads with the
+            backbone's mean colour.
         train_cfg: None (accepted because mmseg's ``init_model`` sets it;
             MaskCLIP++ has no training options here).
         pretrained: None (accepted because mmseg's ``init_model`` sets it;
@@ -159,6 +169,8 @@ class MaskCLIPpp(BaseSegmentor):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        if getattr(self.data_preprocessor, 'pads_with_backbone_mean', False):
+            self.data_preprocessor.set_pad_val(self.backbone.mean)
         self.neck = MODELS.build(
             neck or dict(type='MaskPoolingNeck'),
             default_args=neck_args_for(self.backbone))
@@ -299,6 +311,8 @@ class MaskCLIPpp(BaseSegmentor):
         """Per-image (Q_i, K) logits of (Q_i, H_i, W_i) masks of
         (3, H_i, W_i) RGB 0..255 images, at CLIP's test resolution."""
         short = self.test_cfg.get('clip_short_side')
+        max_long = self.test_cfg.get('clip_max_long_side',
+                                     CLIP_MAX_LONG_SIDE)
         clip_images, clip_masks = [], []
         for i, (img, m) in enumerate(zip(images, masks)):
             if m.ndim != 3 or m.shape[-2:] != img.shape[-2:]:
@@ -308,7 +322,8 @@ class MaskCLIPpp(BaseSegmentor):
                     'image size')
             m = m.to(img.device, torch.float)
             if short:
-                size = resize_short_side(tuple(img.shape[-2:]), short)
+                size = resize_short_side(tuple(img.shape[-2:]), short,
+                                         max_long)
                 img = F.interpolate(img[None], size=size, mode='bilinear',
                                     align_corners=False)[0]
                 m = F.interpolate(m[None], size=size, mode='bilinear',
@@ -335,12 +350,17 @@ class MaskCLIPpp(BaseSegmentor):
         Args:
             images: (B, 3, H, W) float RGB values in 0..255 (not
                 normalised).
-            masks: B tensors (Q_i, H, W) with values in [0, 1].
+            masks: B tensors (Q_i, H, W): bool, or numbers in [0, 1].
 
         Returns:
             B tensors (Q_i, K): PSM logits, max over synonyms, before
             softmax and without any ensemble. The model's test-time CLIP
             resizing (``test_cfg.clip_short_side``) is applied.
+
+        Raises:
+            ValueError: wrong shapes, NaN or infinite values, images
+                outside 0..255 or masks outside [0, 1]. Images whose values
+                all lie in [0, 1] (scaled to 0..1?) are warned about.
         """
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError('images must be (B, 3, H, W), got '
@@ -348,7 +368,10 @@ class MaskCLIPpp(BaseSegmentor):
         if len(masks) != len(images):
             raise ValueError(f'got masks for {len(masks)} images and '
                              f'{len(images)} images')
-        return self._classify(list(images), masks)
+        images = list(images)
+        check_images(images, 'classify_masks')
+        check_masks(masks, 'classify_masks')
+        return self._classify(images, masks)
 
     # ------------------------------------------------------------------
     # training
@@ -403,11 +426,16 @@ class MaskCLIPpp(BaseSegmentor):
     # ------------------------------------------------------------------
     # inference
     def _images(self, inputs: Tensor, data_samples) -> List[Tensor]:
-        """The unpadded images of a padded batch."""
-        return [
+        """The unpadded images of a padded batch, checked finite and
+        0..255 (:func:`check_images`)."""
+        images = [
             inputs[i, :, :s.img_shape[0], :s.img_shape[1]]
             for i, s in enumerate(data_samples)
         ]
+        files = [s.metainfo.get('img_path') for s in data_samples]
+        check_images(images, 'MaskCLIPpp input' + (
+            f' ({", ".join(map(str, files))})' if any(files) else ''))
+        return images
 
     def _generate(self, images, data_samples) -> List[GeneratedMasks]:
         if self.mask_generator is None:
@@ -421,6 +449,8 @@ class MaskCLIPpp(BaseSegmentor):
                     f'{type(self.mask_generator).__name__} returned masks of '
                     f'size {tuple(g.masks.shape[-2:])} for image {i} of size '
                     f'{tuple(img.shape[-2:])}')
+        check_masks([g.masks for g in generated],
+                    type(self.mask_generator).__name__)
         return generated
 
     def class_scores(self, logits: Tensor,
@@ -532,6 +562,7 @@ class MaskCLIPpp(BaseSegmentor):
                 s.gt_instances.masks[:, :img.shape[-2], :img.shape[-1]]
                 for s, img in zip(data_samples, images)
             ]
+            check_masks(masks, 'GT masks')
         else:
             masks = [g.masks for g in self._generate(images, data_samples)]
         return self._classify(images, masks)

@@ -7,13 +7,15 @@ PseudoText PSM averages it itself.
 
 A frozen text tower encodes a vocabulary once: the result is kept in memory
 and on disk, keyed by the model name, a digest of the text weights, the
-templates and the sentences, so A-847 is not re-encoded at every start.
+templates and the sentences, so A-847 is not re-encoded at every start
+(``embedding_cache``: a cache file that is not valid is reported and
+rebuilt).
 """
 import hashlib
 import os
 import os.path as osp
 import random
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Set, Union
 
 import open_clip
 import torch
@@ -25,6 +27,8 @@ from torch import Tensor
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary
 from ..utils.open_clip_loader import create_open_clip
+from .embedding_cache import cache_file, read_embeddings, write_embeddings
+from .truncation import warn_truncated_synonyms
 
 TEMPLATE_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'templates')
 DEFAULT_CACHE_DIR = osp.join('~', '.cache', 'mmseg_maskclippp',
@@ -105,6 +109,7 @@ class OpenCLIPTextClassifier(BaseModule):
                 or '.attn.in_proj_' in name)
         self._memory: Dict[Vocabulary, Tensor] = {}
         self._digest: Optional[str] = None
+        self._length_checked: Set[Vocabulary] = set()
         self.register_load_state_dict_post_hook(
             lambda module, keys: module._on_load())
 
@@ -144,6 +149,14 @@ class OpenCLIPTextClassifier(BaseModule):
     def _forget(self) -> None:
         self._memory.clear()
         self._digest = None
+
+    def _check_lengths(self, vocabulary: Vocabulary) -> None:
+        """Warn, once per vocabulary, about synonyms the tokenizer cuts."""
+        if vocabulary not in self._length_checked:
+            self._length_checked.add(vocabulary)
+            warn_truncated_synonyms(self.tokenizer, self.templates,
+                                    vocabulary, self.clip.context_length,
+                                    self.model_name)
 
     def sentences(self, synonyms: Sequence[str]) -> List[str]:
         """Synonym-major, template-minor sentences (S * T)."""
@@ -186,14 +199,16 @@ class OpenCLIPTextClassifier(BaseModule):
             self._digest = h.hexdigest()
         return self._digest
 
-    def _cache_path(self, vocabulary: Vocabulary) -> str:
+    def _cache_key(self, vocabulary: Vocabulary) -> str:
+        """Hex digest of the model name, the text weights, the templates
+        and the vocabulary's synonyms: what the embeddings depend on."""
         h = hashlib.sha256()
         for part in (self.model_name, self._weights_digest(),
                      '\n'.join(self.templates), '\n'.join(
                          '\t'.join(c) for c in vocabulary.classes)):
             h.update(part.encode())
             h.update(b'\0')
-        return osp.join(self.cache_dir, h.hexdigest()[:32] + '.pt')
+        return h.hexdigest()
 
     def embed(self, vocabulary: Vocabulary) -> Tensor:
         """E_t of every synonym of every class: (Ka, T, D), class-major.
@@ -203,11 +218,14 @@ class OpenCLIPTextClassifier(BaseModule):
         """
         if vocabulary in self._memory:
             return self._memory[vocabulary]
-        path = self._cache_path(vocabulary) \
+        self._check_lengths(vocabulary)
+        key = self._cache_key(vocabulary) \
             if self.frozen and self.cache_dir else None
-        if path is not None and osp.isfile(path):
-            embeds = torch.load(path, map_location=self.device)
-        else:
+        path = cache_file(self.cache_dir, key) if key else None
+        shape = (vocabulary.num_synonyms_total, len(self.templates),
+                 self.embed_dim)
+        embeds = read_embeddings(path, key, shape) if path else None
+        if embeds is None:
             print_log(
                 f'encoding {vocabulary.num_synonyms_total} synonyms x '
                 f'{len(self.templates)} templates of {vocabulary}',
@@ -215,13 +233,15 @@ class OpenCLIPTextClassifier(BaseModule):
             sentences = self.sentences(vocabulary.synonyms)
             with torch.no_grad():
                 embeds = self._encode_distributed(sentences)
-            embeds = embeds.view(vocabulary.num_synonyms_total,
-                                 len(self.templates), -1)
+            embeds = embeds.view(shape)
+            if not torch.isfinite(embeds).all():
+                raise ValueError(
+                    f'the text tower of {self.model_name!r} gave NaN or '
+                    f'infinite embeddings for {vocabulary}: its weights '
+                    'are broken')
             if path is not None and is_main_process():
-                os.makedirs(self.cache_dir, exist_ok=True)
-                tmp = f'{path}.{os.getpid()}.tmp'
-                torch.save(embeds.cpu(), tmp)
-                os.replace(tmp, path)
+                write_embeddings(path, key, embeds)
+        embeds = embeds.to(self.device)
         self._memory[vocabulary] = embeds
         return embeds
 
@@ -236,6 +256,7 @@ class OpenCLIPTextClassifier(BaseModule):
                 torch.tensor(vocabulary.num_synonyms)
             index = (offsets + torch.tensor(picks)).to(self.device)
             return self.embed(vocabulary)[index]
+        self._check_lengths(vocabulary)
         synonyms = [c[p] for c, p in zip(vocabulary.classes, picks)]
         embeds = self.encode_sentences(self.sentences(synonyms))
         return embeds.view(len(vocabulary), len(self.templates), -1)

@@ -5,7 +5,7 @@ through :func:`create_open_clip`, so that every way of naming weights fails
 the same way, at build time, with a message that says how to fix it.
 """
 import os.path as osp
-from typing import Optional
+from typing import Dict, Optional, Tuple
 
 import open_clip
 import torch.nn as nn
@@ -77,3 +77,25 @@ def create_open_clip(model_name: str,
             f'could not fetch pretrained weights {pretrained!r} for open_clip '
             f'model {model_name!r} ({type(e).__name__}: {e}). '
             + _LOCAL_FILE_HINT) from e
+
+
+def image_statistics(model_name: str,
+                     pretrained: Optional[str] = None
+                     ) -> Dict[str, Tuple[float, ...]]:
+    """The RGB ``mean`` and ``std`` (0..1 scale) that the CLIP-V of
+    ``model_name`` with weights ``pretrained`` expects by default: a
+    pretrained tag's values (``open_clip.get_pretrained_cfg``), else OpenAI
+    CLIP's, as open_clip's own factory resolves them.
+
+    A local weights file says nothing about them, and open_clip 3.3 does
+    not let a registered model config carry them (``CLIP`` rejects a
+    ``preprocess_cfg`` key): your own CLIP's statistics are given to the
+    backbone (``mean``, ``std``).
+    """
+    stats = dict(mean=tuple(open_clip.OPENAI_DATASET_MEAN),
+                 std=tuple(open_clip.OPENAI_DATASET_STD))
+    if pretrained is not None and not osp.isfile(pretrained):
+        cfg = open_clip.get_pretrained_cfg(model_name, pretrained) or {}
+        stats.update(
+            {k: tuple(cfg[k]) for k in stats if cfg.get(k) is not None})
+    return stats
