@@ -1,12 +1,12 @@
 """MaskCLIP++ for mmsegmentation 1.x.
 
 Importing this package registers every component (backbones, neck, PSM
-heads, losses, segmentor, mask generators, datasets, transforms, metrics) in
-mmseg's registries; configs do it with
+heads, losses, segmentor, mask generators, datasets, transforms, metrics,
+the optimizer constructor) in mmseg's registries; configs do it with
 ``custom_imports = dict(imports=['mmseg_maskclippp'],
 allow_failed_imports=False)``.
 """
-from . import datasets, evaluation, models, utils  # noqa: F401
+from . import datasets, engine, evaluation, models, utils  # noqa: F401
 from .version import __version__
 from .vocabulary import Vocabulary
 

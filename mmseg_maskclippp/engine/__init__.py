@@ -1,0 +1,3 @@
+from .optim_constructor import MaskCLIPppOptimWrapperConstructor
+
+__all__ = ['MaskCLIPppOptimWrapperConstructor']
