@@ -6,4 +6,4 @@ _base_ = [
 ]
 model = dict(
     train_vocabulary='coco_stuff',
-    text_encoder=dict(templates='t1', finetune='attention'))
+    text_encoder=dict(templates='t1', finetune='attention+mlp'))
