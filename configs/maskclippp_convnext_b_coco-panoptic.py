@@ -7,4 +7,4 @@ _base_ = [
 ]
 model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'backbone.clip': dict(lr_mult=0.001)}))
+    paramwise_cfg=dict(lr_mult={'backbone.clip': 0.001}))

@@ -6,6 +6,18 @@ _base_ = [
     './_base_/maskclippp_runtime.py'
 ]
 model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
+# base lr 1e-4 (official config); the cosine still ends at 1e-5 (official
+# BASE_LR_END) times each group's multiplier
+lr, lr_end = 1e-4, 1e-5
 optim_wrapper = dict(
-    optimizer=dict(lr=1e-4),
-    paramwise_cfg=dict(custom_keys={'backbone.clip': dict(lr_mult=0.001)}))
+    optimizer=dict(lr=lr),
+    paramwise_cfg=dict(lr_mult={'backbone.clip': 0.001}))
+param_scheduler = [
+    dict(
+        type='CosineAnnealingLR',
+        eta_min_ratio=lr_end / lr,
+        T_max=20000,
+        begin=0,
+        end=20000,
+        by_epoch=False)
+]

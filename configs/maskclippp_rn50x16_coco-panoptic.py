@@ -7,10 +7,4 @@ _base_ = [
 ]
 model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
 optim_wrapper = dict(
-    paramwise_cfg=dict(
-        custom_keys={
-            'backbone.clip':
-            dict(lr_mult=0.01),
-            'backbone.clip.attnpool.positional_embedding':
-            dict(lr_mult=0.01, decay_mult=0.0),
-        }))
+    paramwise_cfg=dict(lr_mult={'backbone.clip': 0.01}))

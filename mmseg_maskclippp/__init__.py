@@ -2,7 +2,7 @@
 
 Importing this package registers every component (backbones, neck, PSM
 heads, losses, segmentor, mask generators, datasets, transforms, metrics,
-runner, hook) in mmseg's registries; configs do it with
+runner, hook, optimizer constructor) in mmseg's registries; configs do it with
 ``custom_imports = dict(imports=['mmseg_maskclippp'],
 allow_failed_imports=False)``.
 """

@@ -54,11 +54,35 @@ def test_mean_template_psm_is_plain_clip(inputs):
 
 @pytest.mark.parametrize('cls', [LinearMaskEmbeddingPSM,
                                  LinearTextEmbeddingPSM])
-def test_embedding_updates_start_as_clip(cls, inputs):
-    psm = cls(D, T)
+def test_embedding_updates_started_as_identity_are_clip(cls, inputs):
+    psm = cls(D, T, init_identity=True)
     text = F.normalize(inputs['text_embeds'].mean(1), dim=-1)
     expected = 50.0 * inputs['mask_embeds'] @ text.t()
     assert torch.allclose(psm(**inputs), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize('cls', [LinearMaskEmbeddingPSM,
+                                 LinearTextEmbeddingPSM])
+def test_embedding_updates_start_like_the_paper_ablation(cls, inputs):
+    """By default the map is a freshly initialised nn.Linear (the paper's
+    ablation): its similarity is not CLIP's, so it breaks consistency
+    alignment from the first step."""
+    torch.manual_seed(0)
+    psm = cls(D, T)
+    torch.manual_seed(0)
+    fresh = torch.nn.Linear(D, D)
+    assert torch.equal(psm.update.weight, fresh.weight)
+    assert torch.equal(psm.update.bias, fresh.bias)
+    text = F.normalize(inputs['text_embeds'].mean(1), dim=-1)
+    clip = inputs['mask_embeds'] @ text.t()
+    out = psm(**inputs) / 50.0
+    if cls is LinearMaskEmbeddingPSM:
+        masks, text = fresh(inputs['mask_embeds']), text
+    else:
+        masks, text = inputs['mask_embeds'], fresh(text)
+    expected = F.normalize(masks, dim=-1) @ F.normalize(text, dim=-1).t()
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert not torch.allclose(out, clip, atol=0.1)
 
 
 def test_pseudo_text_psm_by_hand(inputs):

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
 
 from crafted_checkpoint import write_crafted
 from data_fixtures import cpu_config, write_ade20k, write_coco_stuff
@@ -78,6 +80,39 @@ def test_test_refuses_a_crafted_checkpoint(config_file, tmp_path):
     assert not osp.exists(marker)
 
 
+@pytest.mark.parametrize('batch,lr', [(4, 2e-4), (2, 1e-4), (8, 4e-4)])
+def test_auto_scale_lr_scales_from_the_papers_batch(config_file, batch, lr):
+    """--auto-scale-lr: the lr is the paper's 2e-4 at a total batch of 4
+    (here one process) and scales linearly with it, in every parameter
+    group (CLIP's too)."""
+    path, work = config_file
+    args = train_tool.parse_args([
+        path, '--work-dir', work, '--auto-scale-lr', '--cfg-options',
+        f'train_dataloader.batch_size={batch}'
+    ])
+    cfg = train_tool.build_config(args)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=4)
+    runner = Runner.from_cfg(cfg)
+    optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    before = [g['lr'] for g in optim_wrapper.optimizer.param_groups]
+    runner.scale_lr(optim_wrapper, runner.auto_scale_lr)
+    after = [g['lr'] for g in optim_wrapper.optimizer.param_groups]
+    assert max(after) == pytest.approx(lr)  # the PSM's
+    assert after == pytest.approx([b * batch / 4 for b in before])
+
+
+def test_auto_scale_lr_needs_the_base_batch(config_file, tmp_path):
+    cfg = Config.fromfile(config_file[0])
+    cfg.pop('auto_scale_lr')
+    path = str(tmp_path / 'no_base.py')
+    cfg.dump(path)
+    with pytest.raises(ValueError, match='no_base.py has no auto_scale_lr'):
+        train_tool.build_config(train_tool.parse_args([path,
+                                                       '--auto-scale-lr']))
+    assert not train_tool.build_config(
+        train_tool.parse_args([config_file[0]])).auto_scale_lr.enable
+
+
 def test_missing_checkpoint_argument_is_an_error(config_file, capsys):
     with pytest.raises(SystemExit):
         test_tool.main([config_file[0]])
@@ -95,3 +130,35 @@ def test_mim_train_runs_our_config(config_file, tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert osp.isfile(osp.join(str(tmp_path), 'iter_1.pth'))
     assert read_checkpoint(osp.join(str(tmp_path), 'iter_1.pth'))
+
+
+@pytest.mark.parametrize('script,args,gpus,expected', [
+    ('slurm_train.sh', ['cfg.py', '--work-dir', 'w'], None,
+     ['--gres=gpu:2', '--ntasks=2', '--ntasks-per-node=2',
+      'train.py cfg.py --work-dir w --launcher slurm']),
+    ('slurm_train.sh', ['cfg.py'], '16',
+     ['--gres=gpu:8', '--ntasks=16', '--ntasks-per-node=8',
+      'train.py cfg.py --launcher slurm']),
+    ('slurm_test.sh', ['cfg.py', 'ckpt.pth'], None,
+     ['--ntasks=2', 'test.py cfg.py ckpt.pth --launcher slurm']),
+])
+def test_slurm_scripts_start_one_task_per_gpu(script, args, gpus, expected,
+                                              tmp_path):
+    """The slurm scripts hand srun one task per GPU, 2 GPUs by default (the
+    paper's batch of 4 at 2 images per GPU); a stand-in srun echoes its
+    command line."""
+    srun = tmp_path / 'srun'
+    srun.write_text('#!/bin/sh\necho "$@"\n')
+    srun.chmod(0o755)
+    env = dict(os.environ, PATH=f'{tmp_path}{os.pathsep}{os.environ["PATH"]}')
+    env.pop('GPUS', None)
+    if gpus:
+        env['GPUS'] = gpus
+    out = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', script), 'partition', 'job', *args],
+        capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    line = out.stdout.strip().replace(osp.join(ROOT, 'tools') + '/', '')
+    assert line.startswith('-p partition --job-name=job'), line
+    for part in expected:
+        assert part in line, line

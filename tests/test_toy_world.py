@@ -2,8 +2,10 @@
 its captions and MaskCLIP++ fine-tuning on its seen classes, through the
 real configs and mmengine's Runner."""
 import filecmp
+import importlib
 import os
 import os.path as osp
+import sys
 
 import mmcv
 import numpy as np
@@ -208,3 +210,47 @@ def test_finetuning_raises_seen_mask_accuracy(toy_clip, tmp_path):
         accuracy[name] = metrics['mMaskAcc(S)']
     frozen, tuned = accuracy.values()
     assert tuned > frozen + 15, accuracy
+
+
+def import_main_job():
+    """tools/main_job.py as a module."""
+    if osp.join(ROOT, 'tools') not in sys.path:
+        sys.path.insert(0, osp.join(ROOT, 'tools'))
+    return importlib.import_module('main_job')
+
+
+def test_every_table_1_row_has_a_toy_config():
+    """The main job's rows: one config per row of the paper's Table 1,
+    each building its PSM (the ablation heads not as the identity)."""
+    main_job = import_main_job()
+    heads = {}
+    for _, name, _ in main_job.MODELS:
+        head = Config.fromfile(osp.join(CONFIGS, name)).model.decode_head
+        heads[name] = (head.type, head.get('text_residual', True))
+    assert sorted(heads.values()) == sorted([
+        ('MeanTemplatePSM', True), ('LinearPSM', True),
+        ('PseudoTextPSM', True), ('MeanTemplatePSM', True),
+        ('LinearMaskEmbeddingPSM', True), ('LinearTextEmbeddingPSM', True),
+        ('PseudoTextPSM', False)
+    ])
+    for name, (kind, _) in heads.items():
+        if kind.startswith('LinearMask') or kind.startswith('LinearText'):
+            head = MODELS.build(dict(type=kind, embed_dims=8,
+                                     num_templates=1))
+            assert not torch.allclose(head.update.weight, torch.eye(8))
+
+
+def test_main_job_table_reports_every_seed_and_their_mean():
+    main_job = import_main_job()
+    scores = dict.fromkeys(main_job.COLUMNS)
+    rows = [
+        dict(model='frozen', masks='GT', seed=None, **dict(scores, mIoU=40.0)),
+        dict(model='tuned', masks='GT', seed=0, **dict(scores, mIoU=80.0)),
+        dict(model='tuned', masks='GT', seed=1, **dict(scores, mIoU=70.0)),
+    ]
+    table = main_job.markdown_table(rows).splitlines()
+    assert table[2].startswith('| frozen | GT | – | 40.0 | –')
+    assert table[3].startswith('| tuned | GT | 0 | 80.0 |')
+    assert table[4].startswith('| tuned | GT | 1 | 70.0 |')
+    assert table[5].startswith('| tuned | GT | mean | 75.0 | –')
+    assert len(table) == 6

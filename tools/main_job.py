@@ -5,16 +5,20 @@
    class, unless both are cached under ``work_dirs/toy_world`` for the
    same parameters (configs/toy_world/_base_/toy_world.py).
 2. Fine-tunes MaskCLIP++ with GT masks of the seen classes through the
-   normal configs and mmengine's Runner: the Linear PSM, the PseudoText PSM
-   and a linear map on the mask embeddings (breaks consistency alignment).
+   normal configs and mmengine's Runner, once per seed, with every PSM of
+   the paper's Table 1: none (<E_m, E_t>), linear maps on E_m or E_t and
+   <E_m, Norm(P_t)> (these three break consistency alignment), the Linear
+   PSM and the PseudoText PSM.
 3. Tests each, and the frozen CLIP without a PSM, on the validation split
    (seen and unseen classes) with GT-oracle masks and with Felzenszwalb
-   masks, and prints mIoU, mIoU(S), mIoU(U) and mask accuracy.
+   masks, and prints mIoU, mIoU(S), mIoU(U) and mask accuracy (with several
+   seeds: every seed and their mean).
 4. Writes a figure of a few validation scenes with the predictions.
 
 Usage::
 
-    python tools/main_job.py [--work-dir work_dirs/toy_world] [--verbose]
+    python tools/main_job.py [--work-dir work_dirs/toy_world] [--seeds 0 1]
+        [--verbose]
 
 Results: ``<work-dir>/results.md``, ``results.json``, ``predictions.png``.
 """
@@ -24,6 +28,7 @@ import logging
 import os
 import os.path as osp
 import time
+from typing import Optional
 
 import mmcv
 import torch
@@ -38,14 +43,19 @@ from mmseg_maskclippp.toy_world.figure import save_prediction_figure
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join('configs', 'toy_world')
-#: (row name, config, fine-tuned?)
+#: (row name, config, fine-tuned?): the rows of the paper's Table 1
 MODELS = [
     ('frozen CLIP, no PSM', 'frozen-clip_toy-vit.py', False),
     ('MaskCLIP++, Linear PSM', 'maskclippp_toy-vit_linear-psm.py', True),
     ('MaskCLIP++, PseudoText PSM', 'maskclippp_toy-vit_pseudo-text-psm.py',
      True),
-    ('MaskCLIP++, linear on E_m (not consistent)',
+    ('fine-tuned, no PSM <E_m, E_t>', 'maskclippp_toy-vit_no-psm.py', True),
+    ('fine-tuned, linear on E_m (not consistent)',
      'maskclippp_toy-vit_linear-mask-embedding-psm.py', True),
+    ('fine-tuned, linear on E_t (not consistent)',
+     'maskclippp_toy-vit_linear-text-embedding-psm.py', True),
+    ('fine-tuned, <E_m, Norm(P_t)> (not consistent)',
+     'maskclippp_toy-vit_pseudo-text-psm_no-text-residual.py', True),
 ]
 #: (column name, mask generator)
 GENERATORS = [
@@ -66,6 +76,9 @@ NUM_FIGURE_SCENES = 4
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/toy_world')
+    parser.add_argument(
+        '--seeds', type=int, nargs='+', default=[0],
+        help='fine-tune every model once per seed (default: 0)')
     parser.add_argument('--verbose', action='store_true',
                         help="show the Runner's logs on the console")
     return parser.parse_args(argv)
@@ -75,10 +88,16 @@ def log(message: str) -> None:
     print(f'[main job {time.strftime("%H:%M:%S")}] {message}', flush=True)
 
 
-def run_config(name: str, work_dir: str, verbose: bool) -> Config:
+def run_config(name: str, work_dir: str, verbose: bool,
+               seed: Optional[int] = None) -> Config:
+    """The toy config ``name``, run in its own work dir (one per seed
+    when ``seed`` is given)."""
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
     stem = osp.splitext(name)[0]
     cfg.work_dir = osp.join(work_dir, stem)
+    if seed is not None:
+        cfg.randomness.seed = seed
+        cfg.work_dir += f'_seed{seed}'
     # the logs (with every warning) go to the work dirs; the console shows
     # the job's progress and its table
     cfg.log_level = 'INFO' if verbose else 'ERROR'
@@ -135,12 +154,31 @@ def evaluate(cfg: Config, checkpoint, generator: dict, keep):
     return {c: metrics.get(c) for c in COLUMNS}, recorder.kept
 
 
+def with_seed_means(results):
+    """The result rows plus, after the rows of a model and mask generator
+    run with several seeds, a row of their means (seed ``'mean'``)."""
+    out, groups = [], {}
+    for row in results:
+        groups.setdefault((row['model'], row['masks']), []).append(row)
+    for (model, masks), rows in groups.items():
+        out.extend(rows)
+        if len(rows) > 1:
+            mean = {
+                c: (None if rows[0][c] is None else
+                    sum(r[c] for r in rows) / len(rows))
+                for c in COLUMNS
+            }
+            out.append(dict(model=model, masks=masks, seed='mean', **mean))
+    return out
+
+
 def markdown_table(results) -> str:
     fmt = lambda v: '–' if v is None else f'{v:.1f}'  # noqa: E731
-    lines = ['| model | masks | ' + ' | '.join(COLUMNS) + ' |',
-             '|---|---|' + '---:|' * len(COLUMNS)]
-    for row in results:
-        lines.append(f'| {row["model"]} | {row["masks"]} | ' +
+    lines = ['| model | masks | seed | ' + ' | '.join(COLUMNS) + ' |',
+             '|---|---|---|' + '---:|' * len(COLUMNS)]
+    for row in with_seed_means(results):
+        seed = '–' if row['seed'] is None else row['seed']
+        lines.append(f'| {row["model"]} | {row["masks"]} | {seed} | ' +
                      ' | '.join(fmt(row[c]) for c in COLUMNS) + ' |')
     return '\n'.join(lines)
 
@@ -170,24 +208,30 @@ def main(argv=None):
     world = prepare(base)
     keep = figure_scenes(base.toy_world.data.root, world, NUM_FIGURE_SCENES)
     results, kept, timings = [], {}, {}
-    for model_name, config, trains in MODELS:
-        cfg = run_config(config, args.work_dir, args.verbose)
+    # the frozen model has nothing to draw: it is tested once
+    runs = [(model, config, trains, seed) for model, config, trains in MODELS
+            for seed in (args.seeds if trains else [None])]
+    for model_name, config, trains, seed in runs:
+        cfg = run_config(config, args.work_dir, args.verbose, seed)
+        run_name = model_name if seed is None else f'{model_name}, seed {seed}'
         checkpoint = None
         if trains:
             start = time.time()
             name_run(cfg, 'train')
             build_runner(cfg).train()
-            timings[f'fine-tune {model_name}'] = time.time() - start
+            timings[f'fine-tune {run_name}'] = time.time() - start
             checkpoint = osp.join(cfg.work_dir,
                                   f'iter_{cfg.train_cfg.max_iters}.pth')
-            log(f'fine-tuned {model_name} in {time.time() - start:.0f} s')
+            log(f'fine-tuned {run_name} in {time.time() - start:.0f} s')
         for masks, generator in GENERATORS:
             start = time.time()
             scores, maps = evaluate(cfg, checkpoint, generator, keep)
-            timings[f'test {model_name}, {masks}'] = time.time() - start
-            kept[(model_name, masks)] = maps
-            results.append(dict(model=model_name, masks=masks, **scores))
-            log(f'{model_name}, {masks}: ' + ', '.join(
+            timings[f'test {run_name}, {masks}'] = time.time() - start
+            if seed in (None, args.seeds[0]):
+                kept[(model_name, masks)] = maps
+            results.append(
+                dict(model=model_name, masks=masks, seed=seed, **scores))
+            log(f'{run_name}, {masks}: ' + ', '.join(
                 f'{c} {scores[c]:.1f}' for c in COLUMNS
                 if scores[c] is not None))
     table = markdown_table(results)
@@ -196,8 +240,8 @@ def main(argv=None):
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(table + '\n')
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(results=results, seconds=timings, total_seconds=total),
-                  f, indent=2)
+        json.dump(dict(results=with_seed_means(results), seeds=args.seeds,
+                       seconds=timings, total_seconds=total), f, indent=2)
     figure = osp.join(args.work_dir, 'predictions.png')
     data_root = base.toy_world.data.root
     save_prediction_figure(
@@ -220,7 +264,8 @@ def main(argv=None):
           f'({", ".join(world.class_names[c] for c in world.unseen_classes)})')
     print(table)
     print(f'\nMaskAcc: GT masks classified correctly; mMaskAcc(S/U): mean '
-          'per-class accuracy over seen / unseen classes (GT-mask rows). '
+          'per-class accuracy over seen / unseen classes (GT-mask rows); '
+          'seed: fine-tuning seed. '
           f'Whole job {total:.0f} s. Figure: {figure}')
     return results
 

@@ -1,4 +1,5 @@
-# Paper Table 1's counter-example: a linear map on the mask embeddings
-# (<Theta E_m, E_t>), which breaks consistency alignment.
+# Paper Table 1, <Theta E_m, E_t>: a linear map on the mask embeddings, from
+# PyTorch's default initialisation as in the paper's ablation; it breaks
+# consistency alignment.
 _base_ = ['./maskclippp_toy-vit_linear-psm.py']
 model = dict(decode_head=dict(_delete_=True, type='LinearMaskEmbeddingPSM'))

@@ -20,8 +20,9 @@ train_pipeline = [
     dict(type='GenerateGTMasks', source='semantic', num_classes=171),
     dict(type='PackMaskCLIPInputs'),
 ]
+# 2 images per GPU; the paper's batch of 4 is 2 GPUs x 2 (auto_scale_lr)
 train_dataloader = dict(
-    batch_size=4,
+    batch_size=2,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),

@@ -1,10 +1,14 @@
 # Paper Sec. 4.1: AdamW, lr 2e-4 decayed to 1e-5 with a cosine, 20k
-# iterations, batch 4; AMP; gradient clipping at L2 norm 0.01 over the whole
-# model; no weight decay on norms. Model configs add the CLIP learning-rate
-# multiplier to ``optim_wrapper.paramwise_cfg.custom_keys``.
+# iterations, batch 4 in total (the official 2 GPUs x 2 images); AMP;
+# gradient clipping at L2 norm 0.01 over the whole model. The official
+# parameter groups: weight decay 0.05 except on norms, embeddings and the
+# names a module lists in ``no_weight_decay()`` (position embeddings, class
+# tokens); model configs set the CLIP learning-rate multipliers in
+# ``optim_wrapper.paramwise_cfg.lr_mult``.
 base_lr = 2e-4
 optim_wrapper = dict(
     type='AmpOptimWrapper',
+    constructor='MaskCLIPppOptimWrapperConstructor',
     optimizer=dict(
         type='AdamW',
         lr=base_lr,
@@ -12,18 +16,22 @@ optim_wrapper = dict(
         eps=1e-8,
         weight_decay=0.05),
     clip_grad=dict(max_norm=0.01, norm_type=2),
-    paramwise_cfg=dict(norm_decay_mult=0.0, custom_keys=dict()))
+    paramwise_cfg=dict(lr_mult=dict()))
 # every group ends at 1e-5 / 2e-4 of its own initial lr (the official
-# schedule scales the final lr by the group's multiplier too)
+# schedule ends at 1e-5 times the group's multiplier); configs with another
+# base lr set their own ratio
 param_scheduler = [
     dict(
         type='CosineAnnealingLR',
-        eta_min_ratio=0.05,
+        eta_min_ratio=1e-5 / base_lr,
         T_max=20000,
         begin=0,
         end=20000,
         by_epoch=False)
 ]
+# the paper's total batch; `tools/train.py --auto-scale-lr` scales the lr
+# linearly to the batch actually used (GPUs x train_dataloader.batch_size)
+auto_scale_lr = dict(enable=False, base_batch_size=4)
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=20000, val_interval=4000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -6,7 +6,7 @@ _base_ = [
 ]
 model = dict(
     train_vocabulary='coco_stuff',
-    text_encoder=dict(templates='t1', finetune='attention'))
+    text_encoder=dict(templates='t1', finetune='attention+mlp'))
 # Test size of the official COCO-Stuff EVA02-L (wtext) config: short side 512,
 # long side at most 2048. CLIP and the mask generator resize the test image
 # again; benchmark leaves put this resize in their dataset's test pipeline.

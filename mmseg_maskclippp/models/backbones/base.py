@@ -3,7 +3,7 @@
 Every family keeps the open_clip visual module intact under ``self.clip``, so
 that (a) open_clip state dicts load without renaming and (b) configs can give
 every CLIP parameter its own learning rate with
-``paramwise_cfg=dict(custom_keys={'backbone.clip': dict(lr_mult=...)})``.
+``paramwise_cfg=dict(lr_mult={'backbone.clip': ...})``.
 
 The paper splits CLIP-V into an *encoder* (feature extraction) and a *neck*
 (aggregation, "Proj" in Eq. 1). A family implements both halves:

@@ -3,8 +3,10 @@
 :class:`MeanTemplatePSM` is plain CLIP: the template-averaged similarity
 times CLIP's logit scale. The two linear updates of an embedding are what
 the paper shows to break consistency alignment: they can fit the training
-classes while the order of CLIP's own similarities is lost. Both start as
-the identity, so that before training they equal plain CLIP.
+classes while the order of CLIP's own similarities is lost. As in the
+paper's ablation they start from PyTorch's default initialisation, so their
+initial similarity is not CLIP's; ``init_identity=True`` starts them as the
+identity (equal to plain CLIP before training) instead.
 """
 import torch
 import torch.nn.functional as F
@@ -24,15 +26,22 @@ class MeanTemplatePSM(BasePSMHead):
 
 
 class _LinearEmbeddingUpdate(BasePSMHead):
-    """logit_scale * cos(., .) after a D x D linear map (identity at
-    start) on one of the two embeddings; text is template-averaged."""
+    """logit_scale * cos(., .) after a D x D linear map on one of the two
+    embeddings; text is template-averaged.
 
-    def __init__(self, embed_dims, num_templates, init_cfg=None):
+    Args:
+        init_identity: start the map as the identity instead of PyTorch's
+            default ``nn.Linear`` initialisation (the paper's ablation).
+    """
+
+    def __init__(self, embed_dims, num_templates, init_identity=False,
+                 init_cfg=None):
         super().__init__(embed_dims, num_templates, init_cfg=init_cfg)
         self.update = nn.Linear(embed_dims, embed_dims)
-        with torch.no_grad():
-            self.update.weight.copy_(torch.eye(embed_dims))
-            self.update.bias.zero_()
+        if init_identity:
+            with torch.no_grad():
+                self.update.weight.copy_(torch.eye(embed_dims))
+                self.update.bias.zero_()
 
     def _embeddings(self, mask_embeds, text):
         raise NotImplementedError
