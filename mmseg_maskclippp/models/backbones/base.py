@@ -24,7 +24,7 @@ from typing import Callable, Optional, Tuple
 import open_clip
 import torch
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..utils.open_clip_loader import create_open_clip
 
@@ -52,6 +52,10 @@ class OpenCLIPVisualBackbone(BaseModule):
             (position embedding + attention input projections) or ``'none'``.
             Defaults to the family's choice in the paper.
         cache_dir: where open_clip keeps downloaded weights.
+        clip_model: the open_clip model ``model_name`` already built (with
+            ``pretrained`` and ``cache_dir``): its visual tower is used as
+            it is. :class:`MaskCLIPpp` builds one model for CLIP-V and
+            CLIP-T this way.
         init_cfg: ignored apart from mmengine bookkeeping: the weights come
             from ``pretrained`` and are never re-initialised.
     """
@@ -65,6 +69,7 @@ class OpenCLIPVisualBackbone(BaseModule):
                  pretrained: Optional[str] = None,
                  finetune: Optional[str] = None,
                  cache_dir: Optional[str] = None,
+                 clip_model: Optional[nn.Module] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         finetune = finetune or self.default_finetune
@@ -74,7 +79,8 @@ class OpenCLIPVisualBackbone(BaseModule):
         self.model_name = model_name
         self.pretrained = pretrained
         self.finetune = finetune
-        model = create_open_clip(model_name, pretrained, cache_dir)
+        model = clip_model if clip_model is not None else \
+            create_open_clip(model_name, pretrained, cache_dir)
         #: D, the size of the joint image-text embedding space.
         self.embed_dim = open_clip.get_model_config(model_name)['embed_dim']
         self.clip = model.visual
