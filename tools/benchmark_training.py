@@ -8,8 +8,8 @@ with ``--masks`` GT masks of random classes. Variants:
 
 * ``reference``: the config as it is, with ``channels_last=False`` for a
   ConvNeXt backbone and AdamW's default (for-each) implementation;
-* ``channels_last``: ConvNeXt in channels-last memory format (what the
-  ConvNeXt configs set);
+* ``channels_last``: ConvNeXt in channels-last memory format
+  (``model.backbone.channels_last=True``);
 * ``fused AdamW``: ``optimizer.fused=True`` (where torch has a fused AdamW
   for the device);
 * ``all``: both.

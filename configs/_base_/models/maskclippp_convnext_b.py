@@ -7,9 +7,7 @@ model = dict(
     backbone=dict(
         type='OpenCLIPVisual',
         model_name='convnext_base_w_320',
-        pretrained='laion_aesthetic_s13b_b82k_augreg',
-        # same values up to rounding, a faster step (docs/speed.md)
-        channels_last=True),
+        pretrained='laion_aesthetic_s13b_b82k_augreg'),
     text_encoder=dict(
         type='OpenCLIPTextClassifier',
         model_name='convnext_base_w_320',
