@@ -114,7 +114,8 @@ def segmentor(ensemble, state=None):
         'test-convnext',
         vocabulary=TEST,
         mask_generator=dict(type='HalvesWithLogitsGenerator'),
-        ensemble=ensemble)
+        ensemble=ensemble,
+        test_cfg=dict(keep_seg_logits=True))
     if state is not None:
         seg.load_state_dict(state)
     return seg.eval()

@@ -299,6 +299,7 @@ def test_m2f_in_segmentor_keeps_its_weights():
     # end to end: Mask2Former masks classified by CLIP, with Eq. 4
     assert seg.ensemble.matched.tolist() == [True, True, True]
     inputs = torch.rand(1, 3, 64, 64) * 255
+    seg.test_cfg['keep_seg_logits'] = True
     result = seg.eval().predict(inputs)[0]
     assert result.seg_logits.data.shape == (3, 64, 64)
     assert torch.isfinite(result.seg_logits.data).all()

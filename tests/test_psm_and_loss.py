@@ -47,9 +47,78 @@ def test_linear_psm_checks_template_count(inputs):
         LinearPSM(D, 4)(**inputs)
 
 
+def _reference(psm, inputs, dtype=torch.float64):
+    """The two layers over the (N, Ka, T) similarities, in ``dtype``."""
+    ref = LinearPSM(D, T, width=psm.expand.out_features,
+                    use_logit_scale=psm.use_logit_scale,
+                    fold_inference=False).to(dtype).eval()
+    ref.load_state_dict(psm.state_dict())
+    args = {k: v.to(dtype) if torch.is_tensor(v) and v.is_floating_point()
+            else v for k, v in inputs.items()}
+    with torch.no_grad():
+        return ref(**args)
+
+
+@pytest.mark.parametrize('use_logit_scale', [True, False])
+def test_linear_psm_folded_inference_equals_the_two_layers(
+        inputs, use_logit_scale):
+    torch.manual_seed(0)
+    psm = LinearPSM(D, T, width=8, use_logit_scale=use_logit_scale).eval()
+    assert not psm.needs_similarities
+    # the folded path never reads the similarities
+    folded = psm(**dict(inputs, corrs=None))
+    expected = _reference(psm, inputs)
+    assert folded.dtype == torch.float32
+    torch.testing.assert_close(folded.double(), expected, atol=5e-5,
+                               rtol=1e-5)
+    psm.fold_inference = False
+    assert psm.needs_similarities
+    torch.testing.assert_close(psm(**inputs).double(), expected, atol=5e-5,
+                               rtol=1e-5)
+
+
+def test_linear_psm_folded_in_half_precision(inputs):
+    torch.manual_seed(0)
+    psm = LinearPSM(D, T, width=8).eval()
+    half = {k: v.half() if torch.is_tensor(v) else v
+            for k, v in dict(inputs, corrs=None).items()}
+    folded = psm(**half)
+    assert folded.dtype == torch.float16
+    expected = _reference(psm, inputs)
+    # fp16 rounding of logits of magnitude ~logit_scale
+    torch.testing.assert_close(folded.double(), expected, atol=0.05,
+                               rtol=2e-3)
+
+
+def test_linear_psm_trains_the_two_layers_and_the_fold_follows(inputs):
+    torch.manual_seed(0)
+    psm = LinearPSM(D, T, width=8)
+    assert psm.needs_similarities  # training: the official two layers
+    with pytest.raises(ValueError, match='similarities'):
+        psm(**dict(inputs, corrs=None))
+    before = psm.eval()(**dict(inputs, corrs=None))
+    psm.train()
+    opt = torch.optim.SGD(psm.parameters(), lr=0.1)
+    psm(**inputs).sum().backward()
+    opt.step()
+    after = psm.eval()(**dict(inputs, corrs=None))
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(after.double(), _reference(psm, inputs),
+                               atol=5e-5, rtol=1e-5)
+    # loading other weights is seen at the next forward too
+    other = LinearPSM(D, T, width=8)
+    psm.load_state_dict(other.state_dict())
+    torch.testing.assert_close(
+        psm(**dict(inputs, corrs=None)).double(),
+        _reference(other, inputs), atol=5e-5, rtol=1e-5)
+
+
 def test_mean_template_psm_is_plain_clip(inputs):
-    out = MeanTemplatePSM(D, T)(**inputs)
-    assert torch.allclose(out, inputs['corrs'].mean(-1) * 50.0)
+    psm = MeanTemplatePSM(D, T)
+    assert not psm.needs_similarities
+    out = psm(**dict(inputs, corrs=None))
+    torch.testing.assert_close(out, inputs['corrs'].mean(-1) * 50.0,
+                               atol=5e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize('cls', [LinearMaskEmbeddingPSM,

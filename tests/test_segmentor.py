@@ -115,6 +115,76 @@ def test_classify_masks_api(family):
     assert torch.allclose(again[0], logits[0], atol=1e-4)
 
 
+@pytest.mark.parametrize('head, train_reads, eval_reads', [
+    (dict(type='LinearPSM', width=16), True, False),
+    (dict(type='LinearPSM', width=16, fold_inference=False), True, True),
+    (dict(type='PseudoTextPSM', num_heads=2), False, False),
+    (dict(type='MeanTemplatePSM'), False, False),
+])
+def test_similarities_are_computed_only_for_a_psm_that_reads_them(
+        head, train_reads, eval_reads, monkeypatch):
+    model = make_segmentor('test-vit', decode_head=head)
+    seen = []
+    forward = model.decode_head.forward
+
+    def spy(corrs, *args, **kwargs):
+        seen.append(corrs is not None)
+        return forward(corrs, *args, **kwargs)
+
+    monkeypatch.setattr(model.decode_head, 'forward', spy)
+    model.train()
+    model.loss(**batch(model))
+    model.eval()
+    model.classify_masks(torch.rand(1, 3, 32, 32) * 255,
+                         [torch.rand(2, 32, 32)])
+    assert seen == [train_reads, eval_reads]
+
+
+def test_folded_linear_psm_classifies_masks_as_the_two_layers():
+    torch.manual_seed(0)
+    model = make_segmentor('test-vit', vocabulary=[
+        'red,crimson', 'green', 'blue,azure,navy', 'grey'],
+        text_encoder=dict(type='OpenCLIPTextClassifier',
+                          model_name='test-vit', templates='t14',
+                          cache_dir=None)).eval()
+    images = torch.rand(2, 3, 32, 32) * 255
+    masks = [torch.rand(3, 32, 32), torch.rand(2, 32, 32)]
+    folded = model.classify_masks(images, masks)
+    model.decode_head.fold_inference = False
+    reference = model.classify_masks(images, masks)
+    for f, r in zip(folded, reference):
+        torch.testing.assert_close(f, r, atol=1e-4, rtol=1e-5)
+
+
+def test_one_open_clip_model_serves_both_towers(monkeypatch, tmp_path):
+    import open_clip
+    built = []
+    create = open_clip.create_model
+
+    def counting(name, *args, **kwargs):
+        built.append(name)
+        return create(name, *args, **kwargs)
+
+    monkeypatch.setattr(open_clip, 'create_model', counting)
+    model = make_segmentor('test-vit')
+    assert built == ['test-vit']
+    state = model.state_dict()
+    assert not any(k.startswith('text_encoder.clip.visual') for k in state)
+    assert any(k.startswith('text_encoder.clip.transformer') for k in state)
+    # other tower options still share; other weights do not
+    built.clear()
+    make_segmentor('test-vit', backbone=dict(
+        type='CLIPViT', model_name='test-vit', finetune='none'))
+    assert built == ['test-vit']
+    weights = tmp_path / 'clip.pt'
+    torch.save(create('test-vit').state_dict(), weights)
+    built.clear()
+    make_segmentor('test-vit', text_encoder=dict(
+        type='OpenCLIPTextClassifier', model_name='test-vit',
+        pretrained=str(weights), templates='t1', cache_dir=None))
+    assert built == ['test-vit'] * 2
+
+
 def test_classify_masks_rejects_bad_inputs():
     model = make_segmentor('test-vit').eval()
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
@@ -146,7 +216,8 @@ def test_predict_semantic_panoptic_and_instance():
             tasks=('semantic', 'panoptic', 'instance'),
             thing_classes=['red', 'grey'],
             object_mask_threshold=0.0,
-            overlap_threshold=0.0)).eval()
+            overlap_threshold=0.0,
+            keep_seg_logits=True)).eval()
     data = batch(model, labels_per_image=((0, 1), (2, 3)), size=(32, 48))
     for s in data['data_samples']:
         s.set_metainfo(dict(ori_shape=(64, 96)))
@@ -154,6 +225,8 @@ def test_predict_semantic_panoptic_and_instance():
     for s in out:
         assert s.pred_sem_seg.data.shape == (1, 64, 96)
         assert s.seg_logits.data.shape == (4, 64, 96)
+        assert torch.equal(s.pred_sem_seg.data[0],
+                           s.seg_logits.data.argmax(0))
         pan = s.pred_panoptic_seg.sem_seg
         assert pan.shape == (1, 64, 96)
         labels = set((pan % 1000).unique().tolist())

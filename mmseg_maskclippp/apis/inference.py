@@ -197,8 +197,9 @@ def build_test_pipeline(cfg: Config) -> Compose:
 
 def inference_segmentor(model: nn.Module, pipeline: Compose,
                         image: str) -> SegDataSample:
-    """Predictions for one image file (``pred_sem_seg``, ``seg_logits``
-    and, as ``model.test_cfg.tasks`` asks, ``pred_panoptic_seg``,
-    ``pred_instances``), at the image's size."""
+    """Predictions for one image file (``pred_sem_seg``; ``seg_logits``
+    with ``model.test_cfg.keep_seg_logits``; ``pred_panoptic_seg`` and
+    ``pred_instances`` as ``model.test_cfg.tasks`` asks), at the image's
+    size."""
     data = pseudo_collate([pipeline(dict(img_path=image))])
     return model.test_step(data)[0]

@@ -27,7 +27,7 @@ from typing import Callable, Optional, Sequence, Tuple
 import open_clip
 import torch
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..utils.open_clip_loader import create_open_clip, image_statistics
 
@@ -62,6 +62,10 @@ class OpenCLIPVisualBackbone(BaseModule):
             statistics they need.
         std: per-channel RGB standard deviation, 0..1 scale; default as
             ``mean``.
+        clip_model: the open_clip model ``model_name`` already built (with
+            ``pretrained`` and ``cache_dir``): its visual tower is used as
+            it is. :class:`MaskCLIPpp` builds one model for CLIP-V and
+            CLIP-T this way.
         init_cfg: ignored apart from mmengine bookkeeping: the weights come
             from ``pretrained`` and are never re-initialised.
     """
@@ -77,6 +81,7 @@ class OpenCLIPVisualBackbone(BaseModule):
                  cache_dir: Optional[str] = None,
                  mean: Optional[Sequence[float]] = None,
                  std: Optional[Sequence[float]] = None,
+                 clip_model: Optional[nn.Module] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         finetune = finetune or self.default_finetune
@@ -86,7 +91,8 @@ class OpenCLIPVisualBackbone(BaseModule):
         self.model_name = model_name
         self.pretrained = pretrained
         self.finetune = finetune
-        model = create_open_clip(model_name, pretrained, cache_dir)
+        model = clip_model if clip_model is not None else \
+            create_open_clip(model_name, pretrained, cache_dir)
         #: D, the size of the joint image-text embedding space.
         self.embed_dim = open_clip.get_model_config(model_name)['embed_dim']
         self.clip = model.visual

@@ -31,14 +31,26 @@ class CLIPConvNeXt(OpenCLIPVisualBackbone):
             output of each of them (an experimental variant of the official
             code; it recomputes stages k..4 for the pooled maps). Stage 1
             cannot be used: its downsample layer is an identity.
+        channels_last: run the trunk in channels-last memory format
+            (weights and input). The same values up to float rounding;
+            faster, because every ConvNeXt block permutes its map to
+            channels-last for its LayerNorm and MLP (see
+            ``docs/speed.md``).
         **kwargs: see :class:`OpenCLIPVisualBackbone`.
     """
 
     pooling = 'average'
     default_finetune = 'all'
 
-    def __init__(self, *args, mask_prior_stage: int = 5, **kwargs):
+    def __init__(self,
+                 *args,
+                 mask_prior_stage: int = 5,
+                 channels_last: bool = False,
+                 **kwargs):
         super().__init__(*args, **kwargs)
+        self.channels_last = channels_last
+        if channels_last:
+            self.clip.to(memory_format=torch.channels_last)
         if mask_prior_stage not in (2, 3, 4, 5):
             raise ValueError(
                 'mask_prior_stage must be 2, 3, 4 or 5 (after the last '
@@ -67,6 +79,8 @@ class CLIPConvNeXt(OpenCLIPVisualBackbone):
         """(B, 3, H, W) normalised images -> four (B, C_i, H/s_i, W/s_i)
         stage maps, the last one already through ``norm_pre``."""
         check_input(x, self.stride, type(self).__name__)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         trunk = self.clip.trunk
         x = trunk.stem(x)
         outs = []

@@ -5,7 +5,9 @@ embeddings of Ka class synonyms to (N, Ka) logits. Inputs (all computed by
 the segmentor, see :meth:`BasePSMHead.forward`):
 
 * ``corrs``: (N, Ka, T) cosine similarity of every mask with every
-  synonym under every prompt template, S = <E_m, E_t>;
+  synonym under every prompt template, S = <E_m, E_t>; None for a PSM
+  whose ``needs_similarities`` is False (the segmentor then skips the
+  (N, Ka, T) product);
 * ``mask_embeds``: (N, D) L2-normalised mask embeddings E_m;
 * ``text_embeds``: (Ka, T, D) L2-normalised text embeddings E_t;
 * ``num_masks``: masks per image (masks are ordered by image);
@@ -19,7 +21,7 @@ modality-free template axis, and :class:`PseudoTextPSM` keeps E_t through a
 residual connection; the variants in ``psm_ablations.py`` break the
 constraint on purpose (paper Table 1).
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +47,9 @@ class BasePSMHead(BaseModule):
     #: it for a checkpoint without ``dataset_meta``); a PSM scores whatever
     #: vocabulary it is given
     num_classes = None
+    #: whether :meth:`forward` reads ``corrs``; when False the segmentor
+    #: passes None instead of computing the (N, Ka, T) similarities
+    needs_similarities = True
 
     def __init__(self, embed_dims: int, num_templates: int, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -79,6 +84,18 @@ class LinearPSM(BasePSMHead):
     """The consistency-aligned PSM: linear layers over the template axis
     only, S (N, Ka, T) -> (N, Ka, width) -> (N, Ka), no activation.
 
+    Two linear layers without an activation are one affine map
+    (w, b) = (W_2 W_1, W_2 b_1 + b_2) over the template axis, and the
+    template axis is the last one of S = <E_m, E_t>, so at inference
+
+        s * S w + b = s * <E_m, sum_t w_t E_t> + b,
+
+    one (N, D) x (D, Ka) product with the template-folded text instead of
+    the (N, Ka, T) similarities and the (N, Ka, width) hidden layer. The
+    fold is recomputed from the current weights at every forward (a
+    (1, width) x (width, T) product), so it can never be stale. Training
+    runs the two layers as they are (the official parametrisation).
+
     Args:
         width: hidden size (768 in every paper config).
         use_logit_scale: multiply the similarities by CLIP's logit scale
@@ -87,6 +104,9 @@ class LinearPSM(BasePSMHead):
             default initialisation: the second layer is solved so that the
             composite map is (1/T, ..., 1/T). Useful with very few
             templates, where a random start can stall training.
+        fold_inference: in eval mode, use the folded map (equal to the two
+            layers up to float rounding); False runs the two layers over
+            the (N, Ka, T) similarities, the reference path.
     """
 
     def __init__(self,
@@ -95,9 +115,11 @@ class LinearPSM(BasePSMHead):
                  width: int = 768,
                  use_logit_scale: bool = True,
                  init_as_mean: bool = False,
+                 fold_inference: bool = True,
                  init_cfg=None):
         super().__init__(embed_dims, num_templates, init_cfg=init_cfg)
         self.use_logit_scale = use_logit_scale
+        self.fold_inference = fold_inference
         self.expand = nn.Linear(num_templates, width)
         self.reduce = nn.Linear(width, 1)
         if init_as_mean:
@@ -110,13 +132,40 @@ class LinearPSM(BasePSMHead):
                 self.expand.bias.zero_()
                 self.reduce.bias.zero_()
 
+    @property
+    def needs_similarities(self) -> bool:
+        """The two layers (training, or ``fold_inference=False``) read the
+        (N, Ka, T) similarities; the folded map does not."""
+        return self.training or not self.fold_inference
+
+    def folded(self) -> Tuple[Tensor, Tensor]:
+        """The composite affine map of the two layers, from the current
+        weights: (T,) template weights w and the () bias b."""
+        weight = (self.reduce.weight @ self.expand.weight)[0]
+        bias = (self.reduce.weight @ self.expand.bias + self.reduce.bias)[0]
+        return weight, bias
+
     def forward(self, corrs, mask_embeds, text_embeds, num_masks,
                 patch_embeds=None, logit_scale=1.0):
-        if corrs.shape[-1] != self.num_templates:
+        if text_embeds.shape[1] != self.num_templates:
             raise ValueError(f'LinearPSM was built for {self.num_templates} '
-                             f'templates, got {corrs.shape[-1]}')
-        if self.use_logit_scale:
-            corrs = corrs * logit_scale
+                             f'templates, got {text_embeds.shape[1]}')
+        scale = logit_scale if self.use_logit_scale else 1.0
+        if not self.needs_similarities:
+            weight, bias = self.folded()
+            # sum_t (s w_t) E_t in the weights' precision (a batched
+            # (T,) x (T, D) product: no copy of E_t), then one product
+            text = torch.matmul(weight * scale,
+                                text_embeds.to(weight.dtype)).to(
+                                    mask_embeds.dtype)
+            return torch.addmm(bias.to(mask_embeds.dtype), mask_embeds,
+                               text.t())
+        if corrs is None:
+            raise ValueError(
+                'LinearPSM needs the (N, Ka, T) similarities corrs in '
+                'training mode and with fold_inference=False')
+        if scale != 1.0:
+            corrs = corrs * scale
         return self.reduce(self.expand(corrs)).squeeze(-1)
 
 
@@ -140,6 +189,7 @@ class PseudoTextPSM(BasePSMHead):
     """
 
     needs_patch_embeddings = True
+    needs_similarities = False
 
     def __init__(self,
                  embed_dims: int,

@@ -18,11 +18,14 @@ from .psm import BasePSMHead
 
 @MODELS.register_module()
 class MeanTemplatePSM(BasePSMHead):
-    """No PSM: logit_scale * mean over templates of <E_m, E_t>."""
+    """No PSM: logit_scale * mean over templates of <E_m, E_t>, computed
+    as <E_m, mean over templates of E_t> (one (N, D) x (D, Ka) product)."""
+
+    needs_similarities = False
 
     def forward(self, corrs, mask_embeds, text_embeds, num_masks,
                 patch_embeds=None, logit_scale=1.0):
-        return corrs.mean(-1) * logit_scale
+        return (mask_embeds @ text_embeds.mean(1).t()) * logit_scale
 
 
 class _LinearEmbeddingUpdate(BasePSMHead):
@@ -33,6 +36,8 @@ class _LinearEmbeddingUpdate(BasePSMHead):
         init_identity: start the map as the identity instead of PyTorch's
             default ``nn.Linear`` initialisation (the paper's ablation).
     """
+
+    needs_similarities = False
 
     def __init__(self, embed_dims, num_templates, init_identity=False,
                  init_cfg=None):

@@ -34,12 +34,16 @@ from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.utils.checkpoint import (CheckpointMismatchError,
                                                mismatch_message)
 from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
+from ..backbones.base import OpenCLIPVisualBackbone
+from ..backbones.open_clip_visual import build_open_clip_visual
 from ..mask_generators.base import GeneratedMasks
 from ..mask_generators.ensemble import GeometricEnsemble
 from ..necks.mask_pooling import MaskEmbeddings, neck_args_for
+from ..text.text_classifier import OpenCLIPTextClassifier
 from ..utils.input_checks import check_images, check_masks
+from ..utils.open_clip_loader import create_open_clip
 from ..utils.postprocess import (instance_inference, panoptic_inference,
-                                 semantic_inference)
+                                 semantic_inference, semantic_labels)
 from ..utils.resize import resize_short_side
 
 TASKS = ('semantic', 'panoptic', 'instance')
@@ -47,6 +51,27 @@ TASKS = ('semantic', 'panoptic', 'instance')
 
 #: default cap on the long side of CLIP's test input (``clip_max_long_side``)
 CLIP_MAX_LONG_SIDE = 4096
+
+
+def shares_open_clip(backbone: dict, text_encoder: dict) -> bool:
+    """Whether a backbone and a text encoder config ask for the same
+    open_clip model (name, weights, download folder) from this package's
+    CLIP-V and CLIP-T classes, which can then take one built model."""
+    if not isinstance(backbone, dict) or not isinstance(text_encoder, dict) \
+            or 'clip_model' in backbone or 'clip_model' in text_encoder:
+        return False
+    visual = backbone.get('type')
+    visual = MODELS.get(visual) if isinstance(visual, str) else visual
+    text = text_encoder.get('type')
+    text = MODELS.get(text) if isinstance(text, str) else text
+    ours = (visual is build_open_clip_visual or isinstance(visual, type)
+            and issubclass(visual, OpenCLIPVisualBackbone)) \
+        and text is OpenCLIPTextClassifier
+    return ours and 'model_name' in backbone and (
+        backbone.get('model_name'), backbone.get('pretrained'),
+        backbone.get('cache_dir')) == (
+            text_encoder.get('model_name'), text_encoder.get('pretrained'),
+            text_encoder.get('open_clip_cache_dir'))
 
 
 def pad_images(images: Sequence[Tensor], divisor: int,
@@ -122,7 +147,12 @@ class MaskCLIPpp(BaseSegmentor):
               countable things (panoptic and instance), as a list or a
               vocabulary (built-in name or file) of them; default: all;
             - ``object_mask_threshold`` (0.8), ``overlap_threshold`` (0.8),
-              ``max_per_image`` (100): panoptic / instance thresholds.
+              ``max_per_image`` (100): panoptic / instance thresholds;
+            - ``keep_seg_logits`` (False): also keep the (K, H, W) semantic
+              scores as ``seg_logits`` in every result (K float planes at
+              the original size: 1.1 GB per 512 x 683 image at K = 847);
+              without it only the labels are computed, a pixel chunk at a
+              time.
         data_preprocessor: default ``MaskCLIPDataPreProcessor`` padding to
             the CLIP stride; unless it sets ``pad_val``, it pads with the
             backbone's mean colour.
@@ -168,13 +198,19 @@ class MaskCLIPpp(BaseSegmentor):
                 or dict(type='MaskCLIPDataPreProcessor', size_divisor=32))
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        # one open_clip model for both towers when they name the same
+        # weights: built (and its weights read) once, not twice
+        shared = dict(clip_model=create_open_clip(
+            backbone['model_name'], backbone.get('pretrained'),
+            backbone.get('cache_dir'))) \
+            if shares_open_clip(backbone, text_encoder) else None
+        self.backbone = MODELS.build(backbone, default_args=shared)
         if getattr(self.data_preprocessor, 'pads_with_backbone_mean', False):
             self.data_preprocessor.set_pad_val(self.backbone.mean)
         self.neck = MODELS.build(
             neck or dict(type='MaskPoolingNeck'),
             default_args=neck_args_for(self.backbone))
-        self.text_encoder = MODELS.build(text_encoder)
+        self.text_encoder = MODELS.build(text_encoder, default_args=shared)
         if self.text_encoder.embed_dim != self.backbone.embed_dim:
             raise ValueError(
                 f'text encoder {self.text_encoder.model_name!r} embeds in '
@@ -292,10 +328,12 @@ class MaskCLIPpp(BaseSegmentor):
 
     def _psm_logits(self, embeddings: MaskEmbeddings, feats,
                     text_embeds: Tensor) -> Tensor:
-        """S = <E_m, E_t> per template, then the PSM: (N, Ka) logits."""
+        """S = <E_m, E_t> per template, then the PSM: (N, Ka) logits. S is
+        only computed for a PSM that reads it (``needs_similarities``)."""
         masks = F.normalize(embeddings.embeds, dim=-1)
         text_embeds = text_embeds.to(masks.dtype)
-        corrs = torch.einsum('nd,ktd->nkt', masks, text_embeds)
+        corrs = torch.einsum('nd,ktd->nkt', masks, text_embeds) \
+            if self.decode_head.needs_similarities else None
         patches = self.neck.patch_embeddings(feats, self.backbone) \
             if self.decode_head.needs_patch_embeddings else None
         return self.decode_head(corrs, masks, text_embeds,
@@ -498,29 +536,33 @@ class MaskCLIPpp(BaseSegmentor):
     @torch.no_grad()
     def predict(self, inputs: Tensor, data_samples=None):
         """Results at the original image size: semantic (always) as
-        ``seg_logits`` (K, H, W scores) and ``pred_sem_seg``; panoptic as
+        ``pred_sem_seg`` (and the (K, H, W) scores as ``seg_logits`` when
+        ``test_cfg.keep_seg_logits``); panoptic as
         ``pred_panoptic_seg`` and instances as ``pred_instances`` when
         ``test_cfg.tasks`` asks; with a GT-oracle generator also
         ``pred_mask_labels`` (predicted and GT class of every GT mask).
         With a training vocabulary, the metainfo ``seen_classes`` (K bools)
         gives the metrics their seen / unseen split.
 
-        Masks are resized to the original size before they are combined,
-        so the (K, H, W) scores exist once, at the evaluation size."""
+        Masks are resized to the original size before they are combined
+        (the official order), so the labels are those of the scores at the
+        evaluation size."""
         if data_samples is None:
             data_samples = self._default_samples(inputs)
         generated, logits, scores = self._classified_masks(
             inputs, data_samples)
         tasks = self.test_cfg['tasks']
         num_classes = len(self.test_vocabulary)
+        keep_logits = self.test_cfg.get('keep_seg_logits', False)
         for sample, g, lg, s in zip(data_samples, generated, logits, scores):
             masks = self._to_original(g.masks, sample.metainfo)
-            semantic = semantic_inference(s, masks, num_classes)
-            sample.set_data(
-                dict(
-                    seg_logits=PixelData(data=semantic),
-                    pred_sem_seg=PixelData(
-                        data=semantic.argmax(0, keepdim=True))))
+            if keep_logits:
+                semantic = semantic_inference(s, masks, num_classes)
+                sample.seg_logits = PixelData(data=semantic)
+                labels = semantic.argmax(0)
+            else:
+                labels = semantic_labels(s, masks, num_classes)
+            sample.pred_sem_seg = PixelData(data=labels[None])
             if self.train_vocabulary is not None:
                 sample.set_metainfo(
                     dict(seen_classes=self.seen_classes.tolist()))

@@ -19,10 +19,12 @@ from typing import Dict, List, Optional, Sequence, Set, Union
 
 import open_clip
 import torch
+import torch.nn.functional as F
 from mmengine.dist import all_gather, get_dist_info, is_main_process
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from torch import Tensor
+from open_clip.transformer import text_global_pool
+from torch import Tensor, nn
 
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary
@@ -81,6 +83,70 @@ def is_finetuned(name: str, finetune: str) -> bool:
     return finetune == 'attention+mlp' and in_block and '.attn.' not in name
 
 
+def _text_tower(clip: nn.Module) -> nn.Module:
+    """The module holding the text transformer: ``clip.text`` for
+    open_clip's ``CustomTextCLIP``, the model itself for ``CLIP``."""
+    text = getattr(clip, 'text', None)
+    return clip if text is None else text
+
+
+def _pooling(tower: nn.Module) -> tuple:
+    """(pool type, EOS token id) of a text tower (``CLIP`` prefixes both
+    names with ``text_``)."""
+    return (getattr(tower, 'pool_type', getattr(tower, 'text_pool_type',
+                                                None)),
+            getattr(tower, 'eos_id', getattr(tower, 'text_eos_id', None)))
+
+
+def pooled_token_index(clip: nn.Module, tokens: Tensor) -> Optional[Tensor]:
+    """(S,) position of the token that the text tower pools, or None when
+    cutting the context after it could change the embedding.
+
+    A cut is exact for open_clip's own text transformer with a causal
+    attention mask, pooling the EOT token (``'argmax'``, ``'eos'``) or the
+    first one, no class token and no padding mask: the outputs up to the
+    pooled position do not depend on anything after it.
+    """
+    tower = _text_tower(clip)
+    pool, eos = _pooling(tower)
+    if getattr(tower, 'attn_mask', None) is None \
+            or not hasattr(tower, 'token_embedding') \
+            or getattr(tower, 'cls_emb', None) is not None \
+            or getattr(tower, 'use_pad_mask', False):
+        return None
+    if pool == 'argmax':
+        return tokens.argmax(-1)
+    if pool == 'eos':
+        return (tokens == eos).int().argmax(-1)
+    if pool == 'first':
+        return tokens.new_zeros(len(tokens))
+    return None
+
+
+def encode_text_prefix(clip: nn.Module, tokens: Tensor) -> Tensor:
+    """``clip.encode_text(tokens, normalize=True)`` for a (S, L) token
+    prefix, L <= the context length, of a tower that
+    :func:`pooled_token_index` accepts: position embeddings and the causal
+    mask are cut to L. open_clip's ``encode_text`` only takes the full
+    context."""
+    tower = _text_tower(clip)
+    length = tokens.shape[1]
+    cast_dtype = tower.transformer.get_cast_dtype()
+    x = tower.token_embedding(tokens).to(cast_dtype)
+    x = x + tower.positional_embedding[:length].to(cast_dtype)
+    x = tower.transformer(
+        x, attn_mask=tower.attn_mask[:length, :length])
+    x = tower.ln_final(x)
+    pool, eos = _pooling(tower)
+    pooled = text_global_pool(x, tokens, pool, eos_token_id=eos)
+    proj = tower.text_projection
+    if isinstance(proj, nn.Linear):
+        pooled = proj(pooled)
+    elif proj is not None:
+        pooled = pooled @ proj
+    return F.normalize(pooled, dim=-1)
+
+
 @MODELS.register_module()
 class OpenCLIPTextClassifier(BaseModule):
     """Text embeddings of open vocabularies from an open_clip text tower.
@@ -102,6 +168,10 @@ class OpenCLIPTextClassifier(BaseModule):
         cache_dir: disk cache of frozen embeddings; None disables it.
         chunk_size: sentences encoded per forward.
         open_clip_cache_dir: where open_clip keeps downloaded weights.
+        clip_model: the open_clip model ``model_name`` already built (with
+            ``pretrained`` and ``open_clip_cache_dir``); its text tower is
+            used as it is and its visual tower is dropped (see
+            :class:`MaskCLIPpp`, which shares one model with CLIP-V).
     """
 
     def __init__(self,
@@ -112,6 +182,7 @@ class OpenCLIPTextClassifier(BaseModule):
                  cache_dir: Optional[str] = DEFAULT_CACHE_DIR,
                  chunk_size: int = 512,
                  open_clip_cache_dir: Optional[str] = None,
+                 clip_model: Optional[nn.Module] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if finetune not in TEXT_FINETUNE:
@@ -123,7 +194,8 @@ class OpenCLIPTextClassifier(BaseModule):
         self.templates = load_templates(templates)
         self.cache_dir = osp.expanduser(cache_dir) if cache_dir else None
         self.chunk_size = chunk_size
-        clip = create_open_clip(model_name, pretrained, open_clip_cache_dir)
+        clip = clip_model if clip_model is not None else \
+            create_open_clip(model_name, pretrained, open_clip_cache_dir)
         clip.visual = None
         self.clip = clip
         #: D, the size of the joint image-text embedding space
@@ -189,18 +261,36 @@ class OpenCLIPTextClassifier(BaseModule):
 
     def encode_sentences(self, sentences: Sequence[str]) -> Tensor:
         """(S, D) L2-normalised sentence embeddings, in chunks; with
-        gradients when the tower is fine-tuned and in training mode."""
-        out = []
+        gradients when the tower is fine-tuned and in training mode.
+
+        With a causal text tower that pools a token of the sentence (the
+        EOT token: every CLIP here), sentences are sorted by length and
+        each chunk is encoded with its context cut after its longest
+        sentence: tokens only attend to earlier ones, so the padding never
+        changes the pooled token and is not encoded (see
+        :func:`pooled_token_index`). Other towers see the full context.
+        """
+        if not sentences:
+            return torch.zeros(0, self.embed_dim, device=self.device)
         grad = not self.frozen and self.training
+        tokens = self.tokenizer(list(sentences)).to(self.device)
+        pooled = pooled_token_index(self.clip, tokens)
+        order = pooled.argsort() if pooled is not None else \
+            torch.arange(len(tokens), device=self.device)
+        out = []
         with torch.set_grad_enabled(grad), torch.autocast(
                 self.device.type, enabled=False):
-            for i in range(0, len(sentences), self.chunk_size):
-                tokens = self.tokenizer(
-                    list(sentences[i:i + self.chunk_size])).to(self.device)
-                out.append(self.clip.encode_text(tokens, normalize=True))
-        if not out:
-            return torch.zeros(0, self.embed_dim, device=self.device)
-        return torch.cat(out)
+            for i in range(0, len(tokens), self.chunk_size):
+                index = order[i:i + self.chunk_size]
+                if pooled is None:
+                    out.append(self.clip.encode_text(tokens[index],
+                                                     normalize=True))
+                else:
+                    length = int(pooled[index].max()) + 1
+                    out.append(encode_text_prefix(
+                        self.clip, tokens[index, :length]))
+        embeds = torch.cat(out)
+        return embeds[order.argsort()] if pooled is not None else embeds
 
     def _encode_distributed(self, sentences: List[str]) -> Tensor:
         """Encode with every rank taking a contiguous share, then gather."""

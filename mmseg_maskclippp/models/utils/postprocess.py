@@ -24,6 +24,31 @@ def semantic_inference(scores: Tensor, masks: Tensor,
                         masks)
 
 
+def semantic_labels(scores: Tensor,
+                    masks: Tensor,
+                    num_classes: int,
+                    chunk_pixels: int = 8192) -> Tensor:
+    """The argmax over classes of :func:`semantic_inference`, without the
+    (K, H, W) map: class scores are computed for ``chunk_pixels`` pixels
+    at a time (the same products, column by column), so the extra memory
+    is (K, chunk) floats and the (H, W) labels.
+
+    Returns:
+        (H, W) int64 class indices; ties go to the lower class, as
+        ``argmax`` of the full map does.
+    """
+    if chunk_pixels < 1:
+        raise ValueError(f'chunk_pixels must be >= 1, got {chunk_pixels}')
+    probs = scores[:, :num_classes].to(masks).t()
+    pixels = masks.flatten(1)
+    labels = torch.empty(pixels.shape[1], dtype=torch.long,
+                         device=masks.device)
+    for start in range(0, pixels.shape[1], chunk_pixels):
+        stop = start + chunk_pixels
+        labels[start:stop] = (probs @ pixels[:, start:stop]).argmax(0)
+    return labels.view(masks.shape[-2:])
+
+
 def panoptic_inference(scores: Tensor,
                        masks: Tensor,
                        num_classes: int,
