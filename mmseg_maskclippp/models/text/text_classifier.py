@@ -7,7 +7,8 @@ PseudoText PSM averages it itself.
 
 A frozen text tower encodes a vocabulary once: the result is kept in memory
 and on disk, keyed by the model name, a digest of the text weights, the
-templates and the sentences, so A-847 is not re-encoded at every start.
+templates and the sentences, so A-847 is not re-encoded at every start;
+a new vocabulary encodes only the synonyms that no earlier one had.
 """
 import hashlib
 import os
@@ -103,6 +104,8 @@ class OpenCLIPTextClassifier(BaseModule):
                 name.endswith('positional_embedding')
                 or '.attn.in_proj_' in name)
         self._memory: Dict[Vocabulary, Tensor] = {}
+        #: synonym -> (T, D) embeddings, shared by all vocabularies
+        self._synonyms: Dict[str, Tensor] = {}
         self._digest: Optional[str] = None
         self.register_load_state_dict_post_hook(
             lambda module, keys: module._on_load())
@@ -142,6 +145,7 @@ class OpenCLIPTextClassifier(BaseModule):
 
     def _forget(self) -> None:
         self._memory.clear()
+        self._synonyms.clear()
         self._digest = None
 
     def sentences(self, synonyms: Sequence[str]) -> List[str]:
@@ -198,7 +202,9 @@ class OpenCLIPTextClassifier(BaseModule):
         """E_t of every synonym of every class: (Ka, T, D), class-major.
 
         A frozen tower computes this once per vocabulary (memory and disk
-        cache); a fine-tuned tower recomputes it after every training step.
+        cache), and a new vocabulary encodes only the synonyms no earlier
+        one had; a fine-tuned tower recomputes it after every training
+        step.
         """
         if vocabulary in self._memory:
             return self._memory[vocabulary]
@@ -206,16 +212,9 @@ class OpenCLIPTextClassifier(BaseModule):
             if self.frozen and self.cache_dir else None
         if path is not None and osp.isfile(path):
             embeds = torch.load(path, map_location=self.device)
+            self._synonyms.update(zip(vocabulary.synonyms, embeds))
         else:
-            print_log(
-                f'encoding {vocabulary.num_synonyms_total} synonyms x '
-                f'{len(self.templates)} templates of {vocabulary}',
-                logger='current')
-            sentences = self.sentences(vocabulary.synonyms)
-            with torch.no_grad():
-                embeds = self._encode_distributed(sentences)
-            embeds = embeds.view(vocabulary.num_synonyms_total,
-                                 len(self.templates), -1)
+            embeds = self._embed_synonyms(vocabulary)
             if path is not None and is_main_process():
                 os.makedirs(self.cache_dir, exist_ok=True)
                 tmp = f'{path}.{os.getpid()}.tmp'
@@ -223,6 +222,26 @@ class OpenCLIPTextClassifier(BaseModule):
                 os.replace(tmp, path)
         self._memory[vocabulary] = embeds
         return embeds
+
+    def _embed_synonyms(self, vocabulary: Vocabulary) -> Tensor:
+        """E_t (Ka, T, D) of ``vocabulary``, encoding only the synonyms that
+        no vocabulary brought since the weights last changed."""
+        new = [
+            s for s in dict.fromkeys(vocabulary.synonyms)
+            if s not in self._synonyms
+        ]
+        if new:
+            known = vocabulary.num_synonyms_total - len(new)
+            print_log(
+                f'encoding {len(new)} synonyms x {len(self.templates)} '
+                f'templates of {vocabulary}' +
+                (f' ({known} encoded before)' if known else ''),
+                logger='current')
+            with torch.no_grad():
+                encoded = self._encode_distributed(self.sentences(new))
+            self._synonyms.update(
+                zip(new, encoded.view(len(new), len(self.templates), -1)))
+        return torch.stack([self._synonyms[s] for s in vocabulary.synonyms])
 
     def embed_training_sample(self, vocabulary: Vocabulary,
                               rng: Optional[random.Random] = None) -> Tensor:
