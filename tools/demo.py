@@ -6,11 +6,12 @@
 
 Inputs are image files and/or folders (their images, by extension). For
 every image ``OUT_DIR/<name>.png`` shows the coloured masks with class names
-on the regions, at the image's size, followed on the right by a legend of
-the classes present. ``--save-label`` adds ``<name>_label.png`` (the class
-index of every pixel, 8 or 16 bit), for panoptic ``<name>_panoptic.png``
-(mmdet's ``label + instance * 1000`` id as R + 256 G + 65536 B) and
-``vocabulary.txt`` (the class of every index).
+on the regions, at the image's size (enlarged by a whole factor when its
+shorter side is below ``--min-display-size``), followed on the right by a
+legend of the classes present. ``--save-label`` adds ``<name>_label.png``
+(the class index of every pixel, 8 or 16 bit, at the image's size), for
+panoptic ``<name>_panoptic.png`` (mmdet's ``label + instance * 1000`` id as
+R + 256 G + 65536 B) and ``vocabulary.txt`` (the class of every index).
 
 Every input (images, vocabulary, generator, checkpoint) is checked before
 anything is written; a bad one stops the demo with a message.
@@ -27,9 +28,10 @@ import torch
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from mmseg_maskclippp.apis import (PredictionVisualizer, build_test_pipeline,
-                                   inference_segmentor, init_segmentor,
-                                   load_generator_config, parse_vocabulary)
+from mmseg_maskclippp.apis import (MIN_DISPLAY_SIZE, PredictionVisualizer,
+                                   build_test_pipeline, inference_segmentor,
+                                   init_segmentor, load_generator_config,
+                                   parse_vocabulary)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GENERATOR_DIR = osp.join(ROOT, 'configs', '_base_', 'generators')
@@ -72,6 +74,11 @@ def parse_args(argv=None):
     parser.add_argument(
         '--score-thr', type=float, default=0.3,
         help='instances scoring at or below it are not drawn')
+    parser.add_argument(
+        '--min-display-size', type=int, default=MIN_DISPLAY_SIZE,
+        help='images with a shorter side below it are drawn enlarged by a '
+        'whole factor, so that names and legend stay readable; 0: always '
+        "at the image's size")
     parser.add_argument(
         '--device', default='cuda:0' if torch.cuda.is_available() else 'cpu')
     parser.add_argument(
@@ -149,7 +156,8 @@ def run(args) -> List[dict]:
         cfg_options=args.cfg_options, mask_generator=generator,
         tasks=[args.task], vocabulary=vocabulary)
     pipeline = build_test_pipeline(model.cfg)
-    visualizer = PredictionVisualizer(args.task, args.opacity, args.score_thr)
+    visualizer = PredictionVisualizer(args.task, args.opacity, args.score_thr,
+                                      args.min_display_size)
     meta = model.dataset_meta
 
     os.makedirs(args.out_dir, exist_ok=True)
