@@ -198,7 +198,9 @@ def web_server(tiny, tmp_path):
         process = subprocess.Popen(
             [sys.executable, osp.join(ROOT, 'tools', 'web_demo.py'), config,
              tiny['checkpoint'], '--device', 'cpu', '--host', '127.0.0.1',
-             '--port', str(port), '--examples', tiny['images']],
+             '--port', str(port), '--examples',
+             osp.join(tiny['images'], 'a.png'),
+             osp.join(tiny['images'], 'b.png')],
             stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f'http://127.0.0.1:{port}/'
     try:

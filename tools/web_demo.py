@@ -52,7 +52,6 @@ TOY_GENERATOR = 'felzenszwalb'
 NUM_TOY_EXAMPLES = 4
 #: a vocabulary up to this size is typed into the page at start
 MAX_PREFILLED_CLASSES = 40
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 logger = logging.getLogger('web_demo')
 
@@ -73,8 +72,8 @@ def parse_args(argv=None):
         f'{TOY_GENERATOR})')
     parser.add_argument(
         '--examples', nargs='+', default=[],
-        help='example images (files or folders) offered in the page '
-        '(default for the toy model: validation scenes)')
+        help='example images offered in the page (default for the toy '
+        'model: validation scenes)')
     parser.add_argument('--host', default='127.0.0.1',
                         help='address to listen on (0.0.0.0: every one)')
     parser.add_argument('--port', type=int, default=7860)
@@ -273,19 +272,11 @@ CSS = """
 """
 
 
-def example_images(specs: List[str]) -> List[str]:
-    """Image files of ``specs`` (folders listed by extension, sorted)."""
-    images = []
-    for spec in specs:
-        if osp.isdir(spec):
-            images += sorted(
-                osp.join(spec, f) for f in os.listdir(spec)
-                if f.lower().endswith(IMAGE_EXTENSIONS))
-        elif osp.isfile(spec):
-            images.append(spec)
-        else:
-            raise FileNotFoundError(f'--examples: no such file: {spec}')
-    return images
+def check_examples(paths: List[str]) -> List[str]:
+    for path in paths:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'--examples: no such file: {path}')
+    return paths
 
 
 def build_page(server: Server, preset: str, examples: List[str],
@@ -381,7 +372,7 @@ def main(argv=None) -> None:
     server = Server(args, tempfile.mkdtemp(prefix='maskclippp-web-'))
     trainer = None
     try:
-        examples = example_images(args.examples)
+        examples = check_examples(args.examples)
         if args.config is None:
             vocabulary, toy_examples, trainer = prepare_toy_default(
                 args, server)
