@@ -228,26 +228,29 @@ def test_the_page_segments_an_upload_in_a_real_browser(web_server, tiny):
                 '**/*', lambda route: route.continue_()
                 if route.request.url.startswith(web_server) else
                 route.abort())
-            page.set_default_timeout(PAGE_S * 1000)
+            # the server answers within PAGE_S, however loaded the machine
+            wait_ms = PAGE_S * 1000
+            page.set_default_timeout(wait_ms)
             page.goto(web_server)
 
             page.locator('#input-image input[type=file]').set_input_files(
                 osp.join(tiny['images'], 'a.png'))
-            expect(page.locator('#input-image img')).to_be_visible()
+            expect(page.locator('#input-image img')).to_be_visible(
+                timeout=wait_ms)
             page.locator('#classes textarea').fill('dog|cat,kitten|boat')
             page.locator('#segment').click()
 
             names = page.locator('#legend-table .legend-name')
-            expect(names.first).to_be_visible()
+            expect(names.first).to_be_visible(timeout=wait_ms)
             assert set(names.all_inner_texts()) <= {'dog', 'cat', 'boat'}
             drawing = page.locator('#drawing img')
-            expect(drawing).to_be_visible()
+            expect(drawing).to_be_visible(timeout=wait_ms)
             width, height = drawing.evaluate(
                 'img => [img.naturalWidth, img.naturalHeight]')
             assert height == 48 * display_scale(48, 64) and width > height
             # the label map for download, at the image's size
             link = page.locator('#label-files a[href$="/a_label.png"]')
-            expect(link).to_be_visible()
+            expect(link).to_be_visible(timeout=wait_ms)
             labels = mmcv.imfrombytes(
                 page.request.get(link.get_attribute('href')).body(),
                 flag='unchanged')
@@ -260,7 +263,7 @@ def test_the_page_segments_an_upload_in_a_real_browser(web_server, tiny):
             page.locator('#segment').click()
             expect(page.get_by_text(
                 re.compile('class 1 .* is empty after stripping')
-            ).first).to_be_visible()
+            ).first).to_be_visible(timeout=wait_ms)
             page.screenshot(path=osp.join(ARTIFACTS, 'web_demo_error.png'),
                             full_page=True)
         finally:
