@@ -39,7 +39,10 @@ setup(
     },
     python_requires='>=3.9',
     install_requires=read_requirements('runtime') + ['mmcv>=2.0.0,<2.2.0'],
-    extras_require={'tests': read_requirements('tests')},
+    extras_require={
+        'tests': read_requirements('tests'),
+        'web': read_requirements('web')
+    },
     license='Apache License 2.0',
     zip_safe=False,
 )

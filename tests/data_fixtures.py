@@ -1,11 +1,13 @@
 """Tiny datasets in the real on-disk layouts, and real configs made runnable
 on a CPU with the tiny CLIPs of ``tiny_models.py``."""
+import copy
 import json
 import os
 import os.path as osp
 
 import mmcv
 import numpy as np
+import torch
 from mmengine import Config
 
 
@@ -142,3 +144,49 @@ def cpu_config(path, model_name, work_dir, train_root, val_root,
     for loader in (cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.data_root = val_root
     return cfg
+
+
+def write_demo_model(root, test_classes):
+    """A tiny random MaskCLIP++ (``test-convnext``) for the demos, in
+    ``root``: its config with the GT oracle as trained (``config``) and with
+    Felzenszwalb masks (``felzenszwalb_config``), a checkpoint, and two
+    small images of four flat quadrants each (``images``)."""
+    from mmengine.registry import init_default_scope
+
+    from mmseg_maskclippp.registry import MODELS
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = cpu_config(
+        osp.join(repo, 'configs', 'maskclippp_convnext_b_coco-stuff.py'),
+        'test-convnext', str(root / 'work'), str(root / 'unused'),
+        str(root / 'unused'))
+    cfg.model.text_encoder.templates = 't1'
+    cfg.model.train_vocabulary = ['sky', 'tree', 'person']
+    cfg.model.test_vocabulary = list(test_classes)
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'ResizeShortestEdge':
+            step['scale'], step['max_size'] = 64, 128
+    config = str(root / 'tiny_gt.py')  # the GT oracle, as trained
+    cfg.dump(config)
+    cfg.model.mask_generator = dict(
+        type='FelzenszwalbMaskGenerator', scale=100.0, min_size=50)
+    felzenszwalb_config = str(root / 'tiny_felzenszwalb.py')
+    cfg.dump(felzenszwalb_config)
+
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    checkpoint = str(root / 'tiny.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
+
+    images = root / 'images'
+    rng = np.random.default_rng(0)
+    for name, (h, w) in [('a', (48, 64)), ('b', (64, 40))]:
+        image = np.zeros((h, w, 3), np.uint8)
+        for rows in (slice(0, h // 2), slice(h // 2, h)):
+            for cols in (slice(0, w // 2), slice(w // 2, w)):
+                image[rows, cols] = rng.integers(0, 256, 3)
+        image += rng.integers(0, 6, image.shape, dtype=np.uint8)
+        mmcv.imwrite(image, str(images / f'{name}.png'))
+    return dict(root=root, config=config, checkpoint=checkpoint,
+                felzenszwalb_config=felzenszwalb_config,
+                images=str(images), cfg=cfg)

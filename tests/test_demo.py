@@ -1,6 +1,7 @@
 """The demo: vocabularies as typed, strict checkpoints, drawings with a
 legend, the CLI end to end on generated images, and MMSegInferencer."""
 import copy
+import logging
 import os
 import os.path as osp
 import pickle
@@ -12,18 +13,18 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData, PixelData
 from mmseg.structures import SegDataSample
 
 from crafted_checkpoint import write_crafted
-from data_fixtures import cpu_config
+from data_fixtures import write_demo_model
 from mmseg_maskclippp import Vocabulary
-from mmseg_maskclippp.apis import (CheckpointMismatchError,
+from mmseg_maskclippp.apis import (MIN_DISPLAY_SIZE, CheckpointMismatchError,
                                    UnsafeCheckpointError, build_test_pipeline,
-                                   draw_legend, inference_segmentor,
-                                   init_segmentor, legend_entries,
-                                   legend_width, parse_vocabulary)
+                                   display_scale, draw_legend,
+                                   inference_segmentor, init_segmentor,
+                                   legend_entries, legend_width,
+                                   parse_vocabulary)
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.utils import checkpoint_loading
 
@@ -32,8 +33,6 @@ sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 import demo as demo_tool  # noqa: E402
 
-FELZENSZWALB = dict(type='FelzenszwalbMaskGenerator', scale=100.0,
-                    min_size=50)
 TEST_CLASSES = ['sky', 'tree,trees', 'car', 'road', 'grass']
 
 
@@ -134,41 +133,7 @@ def test_legend_panel_lists_exactly_the_given_colours():
 # a tiny model, its config and checkpoint, generated images
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp('demo')
-    cfg = cpu_config(
-        osp.join(ROOT, 'configs', 'maskclippp_convnext_b_coco-stuff.py'),
-        'test-convnext', str(root / 'work'), str(root / 'unused'),
-        str(root / 'unused'))
-    cfg.model.text_encoder.templates = 't1'
-    cfg.model.train_vocabulary = ['sky', 'tree', 'person']
-    cfg.model.test_vocabulary = TEST_CLASSES
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'] == 'ResizeShortestEdge':
-            step['scale'], step['max_size'] = 64, 128
-    config = str(root / 'tiny_gt.py')  # the GT oracle, as trained
-    cfg.dump(config)
-    cfg.model.mask_generator = FELZENSZWALB
-    felzenszwalb_config = str(root / 'tiny_felzenszwalb.py')
-    cfg.dump(felzenszwalb_config)
-
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(cfg.model))
-    checkpoint = str(root / 'tiny.pth')
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
-
-    images = root / 'images'
-    rng = np.random.default_rng(0)
-    for name, (h, w) in [('a', (48, 64)), ('b', (64, 40))]:
-        image = np.zeros((h, w, 3), np.uint8)
-        for rows in (slice(0, h // 2), slice(h // 2, h)):
-            for cols in (slice(0, w // 2), slice(w // 2, w)):
-                image[rows, cols] = rng.integers(0, 256, 3)
-        image += rng.integers(0, 6, image.shape, dtype=np.uint8)
-        mmcv.imwrite(image, str(images / f'{name}.png'))
-    return dict(root=root, config=config, checkpoint=checkpoint,
-                felzenszwalb_config=felzenszwalb_config,
-                images=str(images), cfg=cfg)
+    return write_demo_model(tmp_path_factory.mktemp('demo'), TEST_CLASSES)
 
 
 def _run(setup, out_dir, *extra, inputs=None, config=None):
@@ -189,9 +154,12 @@ def test_cli_writes_a_drawing_per_image_with_its_legend(setup, tmp_path):
     for result in results:
         image = mmcv.imread(result['image'])
         h, w = image.shape[:2]
+        s = display_scale(h, w)  # small images are drawn enlarged
         drawing = mmcv.imread(result['output'])
-        assert drawing.shape == (h, w + legend_width(result['legend'], h), 3)
-        assert not np.array_equal(drawing[:, :w], image)  # masks drawn
+        assert drawing.shape == (s * h, s * w + legend_width(
+            result['legend'], s * h), 3)
+        enlarged = image.repeat(s, 0).repeat(s, 1)
+        assert not np.array_equal(drawing[:, :s * w], enlarged)  # masks
         labels = mmcv.imread(
             result['output'][:-4] + '_label.png', flag='unchanged')
         assert labels.shape == (h, w)
@@ -232,7 +200,30 @@ def test_cli_panoptic_and_instance(setup, tmp_path):
                     '--score-thr', '0', inputs=[image],
                     config=setup['felzenszwalb_config'])[0]
     assert instance['legend']
-    assert mmcv.imread(instance['output']).shape[0] == 48
+    assert mmcv.imread(instance['output']).shape[0] == \
+        48 * display_scale(48, 64)
+
+
+def test_small_images_are_drawn_enlarged_to_the_display_size(
+        setup, tmp_path):
+    image = osp.join(setup['images'], 'a.png')  # 48 x 64
+    args = ['--generator', 'felzenszwalb', '--save-label']
+    drawn = _run(setup, tmp_path / 'big', *args, inputs=[image])[0]
+    drawing = mmcv.imread(drawn['output'])
+    assert display_scale(48, 64) == 6 and MIN_DISPLAY_SIZE == 256
+    assert drawing.shape[0] == 6 * 48 >= MIN_DISPLAY_SIZE
+    # the label map stays at the image's size
+    assert mmcv.imread(drawn['output'][:-4] + '_label.png',
+                       flag='unchanged').shape == (48, 64)
+    # the masks are enlarged with the image: a 6 x 6 block per pixel
+    # away from the class names (the widest region's centre row is text)
+    left = drawing[:6 * 48, :6 * 64]
+    corner = left[:6, :6].reshape(-1, 3)
+    assert (corner == corner[0]).all()
+    small = _run(setup, tmp_path / 'small', *args, '--min-display-size',
+                 '0', inputs=[image])[0]
+    assert mmcv.imread(small['output']).shape[0] == 48
+    assert small['legend'] == drawn['legend']
 
 
 def _state(setup):
@@ -251,7 +242,7 @@ def test_images_at_the_size_limits_and_an_empty_panoptic_are_drawn(
         images.append(path)
     # a threshold no mask reaches: every pixel is void, nothing to draw
     results = _run(setup, tmp_path / 'out', '--task', 'panoptic',
-                   '--save-label', '--cfg-options',
+                   '--save-label', '--min-display-size', '0', '--cfg-options',
                    'model.test_cfg.object_mask_threshold=1.0',
                    inputs=images, config=setup['felzenszwalb_config'])
     for result in results:
@@ -370,6 +361,21 @@ def test_checkpoint_loads_strictly_into_a_model_without_pretrained_weights(
             k for k in model.decode_head.state_dict())] = torch.zeros(7, 3)
         torch.save(state, path)
         init_segmentor(setup['felzenszwalb_config'], path)
+
+
+def test_no_random_initialisation_warning_before_the_checkpoint(
+        setup, caplog):
+    # the CLIP is built without weights because the checkpoint brings them;
+    # open_clip's "Model initialized randomly" would read like a failure
+    with caplog.at_level(logging.INFO):
+        init_segmentor(setup['felzenszwalb_config'], setup['checkpoint'])
+    assert 'initialized randomly' not in caplog.text
+    assert 'No pretrained weights' not in caplog.text
+    # only during our build: open_clip's own calls still warn
+    import open_clip
+    with caplog.at_level(logging.WARNING):
+        open_clip.create_model('test-vit')
+    assert 'initialized randomly' in caplog.text
 
 
 def test_dataset_meta_follows_the_vocabulary(setup):

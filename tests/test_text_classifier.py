@@ -143,3 +143,23 @@ def test_finetuned_text_tower(weights, tmp_path):
     text.train()
     text.eval()
     assert text.embed(VOCAB) is not cached  # ... until training resumes
+
+
+def test_a_new_vocabulary_encodes_only_its_new_synonyms(weights, tmp_path,
+                                                        monkeypatch):
+    path, _ = weights
+    text = build(path, tmp_path)
+    encode = text.encode_sentences
+    encoded = []
+    monkeypatch.setattr(text, 'encode_sentences',
+                        lambda s: encoded.append(list(s)) or encode(s))
+    first = text.embed(VOCAB)
+    second = text.embed(Vocabulary(['navy blue', 'green,lime', 'red']))
+    assert encoded == [text.sentences(VOCAB.synonyms),
+                       text.sentences(['navy blue'])]
+    assert torch.equal(second[1:3], first[1:3])  # 'green', 'lime'
+    assert torch.equal(second[3], first[0])  # 'red'
+    # the same values as encoding the whole vocabulary at once
+    fresh = build(path, tmp_path, cache_dir=None).embed(
+        Vocabulary(['navy blue', 'green,lime', 'red']))
+    assert torch.allclose(second, fresh, atol=1e-6)

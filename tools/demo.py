@@ -6,11 +6,12 @@
 
 Inputs are image files and/or folders (their images, by extension). For
 every image ``OUT_DIR/<name>.png`` shows the coloured masks with class names
-on the regions, at the image's size, followed on the right by a legend of
-the classes present. ``--save-label`` adds ``<name>_label.png`` (the class
-index of every pixel, 8 or 16 bit), for panoptic ``<name>_panoptic.png``
-(mmdet's ``label + instance * 1000`` id as R + 256 G + 65536 B) and
-``vocabulary.txt`` (the class of every index).
+on the regions, at the image's size (enlarged by a whole factor when its
+shorter side is below ``--min-display-size``), followed on the right by a
+legend of the classes present. ``--save-label`` adds ``<name>_label.png``
+(the class index of every pixel, 8 or 16 bit, at the image's size), for
+panoptic ``<name>_panoptic.png`` (mmdet's ``label + instance * 1000`` id as
+R + 256 G + 65536 B) and ``vocabulary.txt`` (the class of every index).
 
 Every input (images, vocabulary, generator, checkpoint) is checked before
 anything is written; a bad one stops the demo with a message. Images must
@@ -29,9 +30,10 @@ import torch
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-from mmseg_maskclippp.apis import (PredictionVisualizer, build_test_pipeline,
-                                   inference_segmentor, init_segmentor,
-                                   load_generator_config, parse_vocabulary)
+from mmseg_maskclippp.apis import (MIN_DISPLAY_SIZE, PredictionVisualizer,
+                                   build_test_pipeline, inference_segmentor,
+                                   init_segmentor, load_generator_config,
+                                   parse_vocabulary)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GENERATOR_DIR = osp.join(ROOT, 'configs', '_base_', 'generators')
@@ -83,6 +85,11 @@ def parse_args(argv=None):
         '--unsafe-load', action='store_true',
         help='unpickle the checkpoint fully (runs code a crafted file '
         'holds): only for files you trust; by default it loads weights-only')
+    parser.add_argument(
+        '--min-display-size', type=int, default=MIN_DISPLAY_SIZE,
+        help='images with a shorter side below it are drawn enlarged by a '
+        'whole factor, so that names and legend stay readable; 0: always '
+        "at the image's size")
     parser.add_argument(
         '--device', default='cuda:0' if torch.cuda.is_available() else 'cpu')
     parser.add_argument(
@@ -173,7 +180,8 @@ def run(args) -> List[dict]:
         tasks=[args.task], vocabulary=vocabulary,
         allow_unsafe_pickle=args.unsafe_load)
     pipeline = build_test_pipeline(model.cfg)
-    visualizer = PredictionVisualizer(args.task, args.opacity, args.score_thr)
+    visualizer = PredictionVisualizer(args.task, args.opacity, args.score_thr,
+                                      args.min_display_size)
     meta = model.dataset_meta
 
     os.makedirs(args.out_dir, exist_ok=True)

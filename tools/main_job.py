@@ -28,21 +28,19 @@ import logging
 import os
 import os.path as osp
 import time
-from typing import Optional
 
 import mmcv
 import torch
 from mmengine.config import Config
 
 from mmseg_maskclippp.engine import build_runner
-from mmseg_maskclippp.toy_world import (PretrainConfig, ToyWorld,
-                                        prepare_segmentation_dataset,
-                                        prepare_toy_clip)
 from mmseg_maskclippp.toy_world.evaluation import PredictionRecorder
 from mmseg_maskclippp.toy_world.figure import save_prediction_figure
+from mmseg_maskclippp.toy_world.runs import (CONFIG_DIR, name_run, prepare,
+                                             run_config, scenes_with_unseen,
+                                             train)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG_DIR = osp.join('configs', 'toy_world')
 #: (row name, config, fine-tuned?): the rows of the paper's Table 1
 MODELS = [
     ('frozen CLIP, no PSM', 'frozen-clip_toy-vit.py', False),
@@ -86,54 +84,6 @@ def parse_args(argv=None):
 
 def log(message: str) -> None:
     print(f'[main job {time.strftime("%H:%M:%S")}] {message}', flush=True)
-
-
-def run_config(name: str, work_dir: str, verbose: bool,
-               seed: Optional[int] = None) -> Config:
-    """The toy config ``name``, run in its own work dir (one per seed
-    when ``seed`` is given)."""
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
-    stem = osp.splitext(name)[0]
-    cfg.work_dir = osp.join(work_dir, stem)
-    if seed is not None:
-        cfg.randomness.seed = seed
-        cfg.work_dir += f'_seed{seed}'
-    # the logs (with every warning) go to the work dirs; the console shows
-    # the job's progress and its table
-    cfg.log_level = 'INFO' if verbose else 'ERROR'
-    # the job tests every model itself, with two mask generators
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1
-    return cfg
-
-
-def name_run(cfg: Config, what: str) -> None:
-    """A distinct experiment (log folder) and visualizer name for each of
-    the job's runners."""
-    cfg.experiment_name = f'{osp.basename(cfg.work_dir)}_{what}_' \
-        f'{time.strftime("%Y%m%d_%H%M%S")}'
-    cfg.visualizer.name = cfg.experiment_name
-
-
-def prepare(cfg: Config) -> ToyWorld:
-    """Draw the data and pretrain the CLIP unless cached."""
-    world = ToyWorld(**cfg.toy_world.world)
-    data = cfg.toy_world.data
-    start = time.time()
-    if prepare_segmentation_dataset(world, data.root, data.num_train,
-                                    data.num_val, data.seed):
-        log(f'drew {data.num_train} training and {data.num_val} validation '
-            f'scenes into {data.root} in {time.time() - start:.0f} s')
-    else:
-        log(f'using the cached data in {data.root}')
-    clip = cfg.toy_world.clip
-    start = time.time()
-    if prepare_toy_clip(world, PretrainConfig(**clip.pretrain),
-                        clip.checkpoint, log=log):
-        log(f'pretrained the toy CLIP in {time.time() - start:.0f} s')
-    else:
-        log(f'using the cached toy CLIP {clip.checkpoint}')
-    return world
 
 
 def evaluate(cfg: Config, checkpoint, generator: dict, keep):
@@ -183,20 +133,6 @@ def markdown_table(results) -> str:
     return '\n'.join(lines)
 
 
-def figure_scenes(data_root: str, world: ToyWorld, num: int):
-    """The first ``num`` validation scenes that show an unseen class."""
-    unseen = set(world.unseen_classes)
-    ann_dir = osp.join(data_root, 'ann_dir', 'val')
-    names = []
-    for name in sorted(os.listdir(ann_dir)):
-        gt = mmcv.imread(osp.join(ann_dir, name), flag='unchanged')
-        if unseen & set(gt.flatten().tolist()):
-            names.append(name)
-        if len(names) == num:
-            break
-    return names
-
-
 def main(argv=None):
     args = parse_args(argv)
     if not args.verbose:  # open_clip reports on the root logger
@@ -204,24 +140,24 @@ def main(argv=None):
     os.chdir(ROOT)  # the configs name their files relative to the repo
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     job_start = time.time()
-    base = run_config(MODELS[0][1], args.work_dir, args.verbose)
-    world = prepare(base)
-    keep = figure_scenes(base.toy_world.data.root, world, NUM_FIGURE_SCENES)
+    base = run_config(osp.join(CONFIG_DIR, MODELS[0][1]), args.work_dir,
+                      args.verbose)
+    world = prepare(base, log)
+    keep = scenes_with_unseen(base.toy_world.data.root, world,
+                              NUM_FIGURE_SCENES)
     results, kept, timings = [], {}, {}
     # the frozen model has nothing to draw: it is tested once
     runs = [(model, config, trains, seed) for model, config, trains in MODELS
             for seed in (args.seeds if trains else [None])]
     for model_name, config, trains, seed in runs:
-        cfg = run_config(config, args.work_dir, args.verbose, seed)
+        cfg = run_config(osp.join(CONFIG_DIR, config), args.work_dir,
+                         args.verbose, seed)
         run_name = model_name if seed is None else f'{model_name}, seed {seed}'
         checkpoint = None
         if trains:
             start = time.time()
-            name_run(cfg, 'train')
-            build_runner(cfg).train()
+            checkpoint = train(cfg)
             timings[f'fine-tune {run_name}'] = time.time() - start
-            checkpoint = osp.join(cfg.work_dir,
-                                  f'iter_{cfg.train_cfg.max_iters}.pth')
             log(f'fine-tuned {run_name} in {time.time() - start:.0f} s')
         for masks, generator in GENERATORS:
             start = time.time()

@@ -41,6 +41,11 @@ PIP=("$VENV/bin/python" -m pip install --progress-bar off -c "$ROOT/requirements
 "${PIP[@]}" ninja psutil "numpy<2"
 MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" "${PIP[@]}" --no-build-isolation -r "$ROOT/requirements/mmcv.txt"
 "${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+# The web demo's extra on top, in its own step: resolved together with the
+# rest, gradio's typer (rich >= 13.8) sends pip backtracking through every
+# openxlab release (openxlab pins rich 13.4; it only serves `mim download`)
+# for many minutes. Here pip upgrades rich and reports the pin.
+"${PIP[@]}" -r "$ROOT/requirements/web.txt"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
 
 "$VENV/bin/python" "$ROOT/tools/check_env.py"

@@ -5,15 +5,17 @@ from .inference import (CheckpointMismatchError, UnsafeCheckpointError,
                         inference_segmentor, init_segmentor,
                         load_generator_config, load_state_dict_strictly,
                         read_checkpoint)
-from .visualization import (PredictionVisualizer, draw_legend, legend_entries,
-                            legend_width)
+from .segmenter import LegendEntry, Segmentation, Segmenter
+from .visualization import (MIN_DISPLAY_SIZE, PredictionVisualizer,
+                            class_areas, display_scale, draw_legend,
+                            legend_entries, legend_width)
 from .vocabulary_spec import parse_vocabulary, vocabulary_from_name
 
 __all__ = [
-    'CheckpointMismatchError', 'PredictionVisualizer', 'UnsafeCheckpointError',
-    'build_test_pipeline',
-    'check_mask_generator', 'draw_legend', 'inference_segmentor',
-    'init_segmentor', 'legend_entries', 'legend_width',
+    'CheckpointMismatchError', 'MIN_DISPLAY_SIZE', 'PredictionVisualizer',
+    'UnsafeCheckpointError', 'build_test_pipeline', 'check_mask_generator',
+    'class_areas', 'display_scale', 'draw_legend', 'inference_segmentor',
+    'init_segmentor', 'LegendEntry', 'legend_entries', 'legend_width',
     'load_generator_config', 'load_state_dict_strictly', 'parse_vocabulary',
-    'read_checkpoint', 'vocabulary_from_name'
+    'read_checkpoint', 'Segmentation', 'Segmenter', 'vocabulary_from_name'
 ]

@@ -3,9 +3,11 @@ semantic maps, mmdet's ``DetLocalVisualizer`` for panoptic segments and
 instances, and a legend of the classes drawn.
 
 The drawing is the image with coloured masks and class names on the
-regions (H x W, the image's size), followed on the right by a white legend
-panel of the same height listing, by decreasing area, exactly the classes
-that appear in the drawing (:func:`legend_entries`).
+regions, followed on the right by a white legend panel of the same height
+listing, by decreasing area, exactly the classes that appear in the drawing
+(:func:`legend_entries`). An image whose shorter side is below a minimum
+display size (64-pixel toy scenes) is drawn on a copy enlarged by a whole
+factor, pixels repeated, so that names and legend stay readable.
 """
 import itertools
 import math
@@ -15,6 +17,7 @@ import cv2
 import numpy as np
 import torch
 from mmdet.structures import DetDataSample
+from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmseg_maskclippp.models.segmentors.maskclippp import TASKS
@@ -22,10 +25,43 @@ from mmseg_maskclippp.models.utils.postprocess import INSTANCE_OFFSET
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 Colour = Tuple[int, int, int]
+#: shorter side, in pixels, below which images are drawn enlarged
+MIN_DISPLAY_SIZE = 256
 
 
 def _panoptic_ids(sample: SegDataSample) -> torch.Tensor:
     return sample.pred_panoptic_seg.sem_seg[0].cpu()
+
+
+def class_areas(sample: SegDataSample,
+                task: str,
+                num_classes: int,
+                score_thr: float = 0.3) -> torch.Tensor:
+    """(K,) pixels of every class in the drawn prediction of ``task``.
+
+    Semantic: the labels of ``pred_sem_seg``; panoptic: the labels of the
+    segments of ``pred_panoptic_seg`` (mmdet's ``label + instance *
+    INSTANCE_OFFSET`` encoding, ``num_classes`` unassigned); instance: the
+    labels of the instances scoring above ``score_thr`` (as mmdet draws
+    them), with the area of their masks (at least 1 for a drawn class).
+    """
+    if task not in TASKS:
+        raise ValueError(f'task must be one of {TASKS}, got {task!r}')
+    if task == 'semantic':
+        labels = sample.pred_sem_seg.data[0].cpu().flatten()
+        return torch.bincount(labels, minlength=num_classes)
+    if task == 'panoptic':
+        ids = _panoptic_ids(sample).flatten()
+        ids = ids[ids != num_classes]
+        return torch.bincount(ids % INSTANCE_OFFSET, minlength=num_classes)
+    instances = sample.pred_instances
+    keep = instances.scores.cpu() > score_thr
+    labels = instances.labels.cpu()[keep]
+    pixels = instances.masks.cpu()[keep].flatten(1).sum(1)
+    areas = torch.zeros(num_classes, dtype=torch.long).index_add_(
+        0, labels, pixels.long())
+    areas[labels] = areas[labels].clamp(min=1)  # drawn, if empty
+    return areas
 
 
 def legend_entries(sample: SegDataSample,
@@ -33,33 +69,40 @@ def legend_entries(sample: SegDataSample,
                    num_classes: int,
                    score_thr: float = 0.3) -> List[int]:
     """The classes present in the drawn prediction of ``task``, by
-    decreasing area (ties: lower index first).
-
-    Semantic: the labels of ``pred_sem_seg``; panoptic: the labels of the
-    segments of ``pred_panoptic_seg`` (mmdet's ``label + instance *
-    INSTANCE_OFFSET`` encoding, ``num_classes`` unassigned); instance: the
-    labels of the instances scoring above ``score_thr`` (as mmdet draws
-    them), with the area of their masks.
-    """
-    if task not in TASKS:
-        raise ValueError(f'task must be one of {TASKS}, got {task!r}')
-    if task == 'semantic':
-        labels = sample.pred_sem_seg.data[0].cpu().flatten()
-        areas = torch.bincount(labels, minlength=num_classes)
-    elif task == 'panoptic':
-        ids = _panoptic_ids(sample).flatten()
-        ids = ids[ids != num_classes]
-        areas = torch.bincount(ids % INSTANCE_OFFSET, minlength=num_classes)
-    else:
-        instances = sample.pred_instances
-        keep = instances.scores.cpu() > score_thr
-        labels = instances.labels.cpu()[keep]
-        pixels = instances.masks.cpu()[keep].flatten(1).sum(1)
-        areas = torch.zeros(num_classes, dtype=torch.long).index_add_(
-            0, labels, pixels.long())
-        areas[labels] = areas[labels].clamp(min=1)  # drawn, if empty
+    decreasing area (ties: lower index first); see :func:`class_areas`."""
+    areas = class_areas(sample, task, num_classes, score_thr)
     present = torch.nonzero(areas > 0).flatten().tolist()
     return sorted(present, key=lambda k: (-int(areas[k]), k))
+
+
+def display_scale(height: int, width: int,
+                  min_size: int = MIN_DISPLAY_SIZE) -> int:
+    """The whole factor that brings the shorter side of an image to at
+    least ``min_size`` pixels (1 when it is already there, or for
+    ``min_size`` 0)."""
+    return max(1, math.ceil(min_size / max(1, min(height, width))))
+
+
+def enlarge_prediction(sample: SegDataSample, factor: int) -> SegDataSample:
+    """The predictions of ``sample`` with every pixel repeated ``factor``
+    times along both axes (masks, label and id maps; boxes scaled)."""
+
+    def enlarge(x: torch.Tensor) -> torch.Tensor:
+        return x.repeat_interleave(factor, -2).repeat_interleave(factor, -1)
+
+    out = SegDataSample()
+    if 'pred_sem_seg' in sample:
+        out.pred_sem_seg = PixelData(data=enlarge(sample.pred_sem_seg.data))
+    if 'pred_panoptic_seg' in sample:
+        out.pred_panoptic_seg = PixelData(
+            sem_seg=enlarge(sample.pred_panoptic_seg.sem_seg))
+    if 'pred_instances' in sample:
+        instances = sample.pred_instances.clone()
+        instances.masks = enlarge(instances.masks)
+        if 'bboxes' in instances:
+            instances.bboxes = instances.bboxes * factor
+        out.pred_instances = instances
+    return out
 
 
 def _legend_layout(names: Sequence[str], height: int):
@@ -117,16 +160,24 @@ class PredictionVisualizer:
         task: ``'semantic'``, ``'panoptic'`` or ``'instance'``.
         alpha: opacity of the masks.
         score_thr: instances scoring at or below it are not drawn.
+        min_display_size: images with a shorter side below it are drawn
+            enlarged (:func:`display_scale`); 0 draws every image at its
+            size.
     """
 
     _ids = itertools.count()
 
     def __init__(self, task: str = 'semantic', alpha: float = 0.6,
-                 score_thr: float = 0.3):
+                 score_thr: float = 0.3,
+                 min_display_size: int = MIN_DISPLAY_SIZE):
         if task not in TASKS:
             raise ValueError(f'task must be one of {TASKS}, got {task!r}')
+        if min_display_size < 0:
+            raise ValueError('min_display_size must be >= 0, got '
+                             f'{min_display_size}')
         self.task = task
         self.score_thr = score_thr
+        self.min_display_size = min_display_size
         name = f'maskclippp_{task}_{next(self._ids)}'
         if task == 'semantic':
             from mmseg.visualization import SegLocalVisualizer
@@ -141,10 +192,17 @@ class PredictionVisualizer:
         """Draw ``sample``'s prediction on ``image`` (H, W, 3) RGB uint8.
 
         Returns:
-            The drawing (H, W + legend width, 3) RGB and the legend
-            entries (class indices, :func:`legend_entries`).
+            The drawing (s H, s W + legend width, 3) RGB, with ``s`` the
+            :func:`display_scale` of the image, and the legend entries
+            (class indices, :func:`legend_entries`).
         """
         classes, palette = list(classes), [tuple(c) for c in palette]
+        entries = legend_entries(sample, self.task, len(classes),
+                                 self.score_thr)
+        factor = display_scale(*image.shape[:2], self.min_display_size)
+        if factor > 1:
+            image = image.repeat(factor, 0).repeat(factor, 1)
+            sample = enlarge_prediction(sample, factor)
         if self.task == 'semantic':
             self.visualizer.set_dataset_meta(classes=classes, palette=palette)
             drawn = SegDataSample(pred_sem_seg=sample.pred_sem_seg)
@@ -158,8 +216,6 @@ class PredictionVisualizer:
                 drawn.pred_instances = sample.pred_instances
         kwargs = dict(pred_score_thr=self.score_thr) \
             if self.task == 'instance' else {}
-        entries = legend_entries(sample, self.task, len(classes),
-                                 self.score_thr)
         if self.task == 'panoptic' and not entries:
             # no segment (all void): mmdet's visualiser cannot draw that
             drawing = np.ascontiguousarray(image)

@@ -9,7 +9,8 @@ A frozen text tower encodes a vocabulary once: the result is kept in memory
 and on disk, keyed by the model name, a digest of the text weights, the
 templates and the sentences, so A-847 is not re-encoded at every start
 (``embedding_cache``: a cache file that is not valid is reported and
-rebuilt).
+rebuilt); a new vocabulary encodes only the synonyms that no earlier one
+had.
 """
 import hashlib
 import os
@@ -205,6 +206,8 @@ class OpenCLIPTextClassifier(BaseModule):
         for name, param in self.clip.named_parameters():
             param.requires_grad = is_finetuned(name, finetune)
         self._memory: Dict[Vocabulary, Tensor] = {}
+        #: synonym -> (T, D) embeddings, shared by all vocabularies
+        self._synonyms: Dict[str, Tensor] = {}
         self._digest: Optional[str] = None
         self._length_checked: Set[Vocabulary] = set()
         self.register_load_state_dict_post_hook(
@@ -245,6 +248,7 @@ class OpenCLIPTextClassifier(BaseModule):
 
     def _forget(self) -> None:
         self._memory.clear()
+        self._synonyms.clear()
         self._digest = None
 
     def _check_lengths(self, vocabulary: Vocabulary) -> None:
@@ -329,7 +333,9 @@ class OpenCLIPTextClassifier(BaseModule):
         """E_t of every synonym of every class: (Ka, T, D), class-major.
 
         A frozen tower computes this once per vocabulary (memory and disk
-        cache); a fine-tuned tower recomputes it after every training step.
+        cache), and a new vocabulary encodes only the synonyms no earlier
+        one had; a fine-tuned tower recomputes it after every training
+        step.
         """
         if vocabulary in self._memory:
             return self._memory[vocabulary]
@@ -340,15 +346,11 @@ class OpenCLIPTextClassifier(BaseModule):
         shape = (vocabulary.num_synonyms_total, len(self.templates),
                  self.embed_dim)
         embeds = read_embeddings(path, key, shape) if path else None
-        if embeds is None:
-            print_log(
-                f'encoding {vocabulary.num_synonyms_total} synonyms x '
-                f'{len(self.templates)} templates of {vocabulary}',
-                logger='current')
-            sentences = self.sentences(vocabulary.synonyms)
-            with torch.no_grad():
-                embeds = self._encode_distributed(sentences)
-            embeds = embeds.view(shape)
+        if embeds is not None:
+            embeds = embeds.to(self.device)
+            self._synonyms.update(zip(vocabulary.synonyms, embeds))
+        else:
+            embeds = self._embed_synonyms(vocabulary)
             if not torch.isfinite(embeds).all():
                 raise ValueError(
                     f'the text tower of {self.model_name!r} gave NaN or '
@@ -359,6 +361,26 @@ class OpenCLIPTextClassifier(BaseModule):
         embeds = embeds.to(self.device)
         self._memory[vocabulary] = embeds
         return embeds
+
+    def _embed_synonyms(self, vocabulary: Vocabulary) -> Tensor:
+        """E_t (Ka, T, D) of ``vocabulary``, encoding only the synonyms that
+        no vocabulary brought since the weights last changed."""
+        new = [
+            s for s in dict.fromkeys(vocabulary.synonyms)
+            if s not in self._synonyms
+        ]
+        if new:
+            known = vocabulary.num_synonyms_total - len(new)
+            print_log(
+                f'encoding {len(new)} synonyms x {len(self.templates)} '
+                f'templates of {vocabulary}' +
+                (f' ({known} encoded before)' if known else ''),
+                logger='current')
+            with torch.no_grad():
+                encoded = self._encode_distributed(self.sentences(new))
+            self._synonyms.update(
+                zip(new, encoded.view(len(new), len(self.templates), -1)))
+        return torch.stack([self._synonyms[s] for s in vocabulary.synonyms])
 
     def embed_training_sample(self, vocabulary: Vocabulary,
                               rng: Optional[random.Random] = None) -> Tensor:

@@ -4,7 +4,9 @@ Both the visual backbone and the text classifier build the CLIP they need
 through :func:`create_open_clip`, so that every way of naming weights fails
 the same way, at build time, with a message that says how to fix it.
 """
+import logging
 import os.path as osp
+from contextlib import contextmanager
 from typing import Dict, Optional, Tuple
 
 import open_clip
@@ -14,6 +16,36 @@ _LOCAL_FILE_HINT = (
     "To use weights you downloaded yourself, pass the file instead of the "
     "tag: pretrained='/path/to/open_clip_model.safetensors' (an open_clip "
     "state dict, or a checkpoint holding one under 'state_dict').")
+
+
+#: what open_clip's ``create_model`` logs (on the root logger) whenever it
+#: is given no weights to load
+_RANDOM_INIT_NOTICE = 'No pretrained weights loaded for model'
+
+
+class _DropRandomInitNotice(logging.Filter):
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_RANDOM_INIT_NOTICE)
+
+
+@contextmanager
+def _random_init_expected():
+    """Within it, open_clip does not announce a random initialisation.
+
+    We build with ``pretrained=None`` on purpose: the weights come next from
+    a local file here, or from a MaskCLIP++ checkpoint loaded over the whole
+    segmentor (``init_segmentor``); open_clip's "Model initialized randomly"
+    warning would read like a failure. Only that message, only during the
+    build, is dropped.
+    """
+    notice = _DropRandomInitNotice()
+    root = logging.getLogger()
+    root.addFilter(notice)
+    try:
+        yield
+    finally:
+        root.removeFilter(notice)
 
 
 def _looks_like_path(pretrained: str) -> bool:
@@ -33,7 +65,8 @@ def create_open_clip(model_name: str,
             e.g. ``'convnext_base_w_320'`` or ``'EVA02-L-14-336'``.
         pretrained: an open_clip pretrained tag (downloaded by open_clip,
             ``open_clip.list_pretrained_tags_by_model(model_name)``), a local
-            file, or None for random initialisation.
+            file, or None for random initialisation (for weights loaded
+            afterwards, e.g. from a MaskCLIP++ checkpoint; built quietly).
         cache_dir: where open_clip keeps downloaded weights.
 
     Raises:
@@ -47,10 +80,12 @@ def create_open_clip(model_name: str,
             'open_clip.list_models() (model configs can be added with '
             'open_clip.add_model_config)')
     if pretrained is None:
-        return open_clip.create_model(model_name, pretrained=None)
+        with _random_init_expected():
+            return open_clip.create_model(model_name, pretrained=None)
 
     if osp.isfile(pretrained):
-        model = open_clip.create_model(model_name, pretrained=None)
+        with _random_init_expected():
+            model = open_clip.create_model(model_name, pretrained=None)
         try:
             open_clip.load_checkpoint(model, pretrained, strict=True)
         except RuntimeError as e:
