@@ -7,11 +7,11 @@ import torch.nn.functional as F
 
 from mmseg_maskclippp.models.backbones import build_open_clip_visual
 from mmseg_maskclippp.models.necks import MaskPoolingNeck
-from mmseg_maskclippp.models.utils.mask_prior import (OUTSIDE_MASK_BIAS,
-                                                      binarize_masks,
-                                                      downsample_masks,
-                                                      mask_attention_bias,
-                                                      mask_average_weights)
+from mmseg_maskclippp.models.necks.mask_attention_pooling import (
+    OUTSIDE_MASK_BIAS, binarize_masks, mask_attention_bias)
+from mmseg_maskclippp.models.necks.mask_average_pooling import \
+    mask_average_weights
+from mmseg_maskclippp.models.necks.mask_pooling import downsample_masks
 
 ATTENTION_FAMILIES = ('test-vit', 'test-eva', 'test-eva01', 'test-resnet')
 
