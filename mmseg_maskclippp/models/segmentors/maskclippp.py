@@ -37,13 +37,13 @@ from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 from ..backbones.base import OpenCLIPVisualBackbone
 from ..backbones.open_clip_visual import build_open_clip_visual
 from ..mask_generators.base import GeneratedMasks
-from ..mask_generators.ensemble import GeometricEnsemble
 from ..necks.mask_pooling import MaskEmbeddings, neck_args_for
+from ..postprocessing import (GeometricEnsemble, instance_inference,
+                              panoptic_inference, semantic_inference,
+                              semantic_labels)
 from ..text.text_classifier import OpenCLIPTextClassifier
 from ..utils.input_checks import check_images, check_masks
 from ..utils.open_clip_loader import create_open_clip
-from ..utils.postprocess import (instance_inference, panoptic_inference,
-                                 semantic_inference, semantic_labels)
 from ..utils.resize import resize_short_side
 
 TASKS = ('semantic', 'panoptic', 'instance')
