@@ -180,7 +180,7 @@ def mask_classification_inputs(model, vocabulary, args, device, grid=None):
     """Random (Q, D) mask embeddings, (Ka, T, D) normalised text and, for a
     patch-reading PSM, the backbone's features of one image."""
     g = torch.Generator().manual_seed(0)
-    dim = model.backbone.embed_dim
+    dim = model.backbone.embed_dims
     embeds = MaskEmbeddings(
         embeds=torch.randn(args.masks, dim, generator=g).to(device),
         areas=torch.ones(args.masks, device=device),

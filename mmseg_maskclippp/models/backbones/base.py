@@ -87,7 +87,7 @@ class OpenCLIPVisualBackbone(BaseModule):
         model = clip_model if clip_model is not None else \
             create_open_clip(model_name, pretrained, cache_dir)
         #: D, the size of the joint image-text embedding space.
-        self.embed_dim = open_clip.get_model_config(model_name)['embed_dim']
+        self.embed_dims = open_clip.get_model_config(model_name)['embed_dim']
         self.clip = model.visual
         self._check_family()
         mean, std = self._statistics(mean, std)

@@ -211,15 +211,15 @@ class MaskCLIPpp(BaseSegmentor):
             neck or dict(type='MaskPoolingNeck'),
             default_args=neck_args_for(self.backbone))
         self.text_encoder = MODELS.build(text_encoder, default_args=shared)
-        if self.text_encoder.embed_dim != self.backbone.embed_dim:
+        if self.text_encoder.embed_dims != self.backbone.embed_dims:
             raise ValueError(
                 f'text encoder {self.text_encoder.model_name!r} embeds in '
-                f'{self.text_encoder.embed_dim} dimensions, backbone '
-                f'{self.backbone.model_name!r} in {self.backbone.embed_dim}')
+                f'{self.text_encoder.embed_dims} dimensions, backbone '
+                f'{self.backbone.model_name!r} in {self.backbone.embed_dims}')
         self.decode_head = MODELS.build(
             decode_head,
             default_args=dict(
-                embed_dims=self.backbone.embed_dim,
+                embed_dims=self.backbone.embed_dims,
                 num_templates=len(self.text_encoder.templates)))
         self.loss_fn = MODELS.build(
             loss or dict(type='ReweightedCrossEntropyLoss'))
