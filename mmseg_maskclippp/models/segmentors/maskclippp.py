@@ -42,6 +42,7 @@ from ..postprocessing import (GeometricEnsemble, instance_inference,
                               panoptic_inference, semantic_inference,
                               semantic_labels)
 from ..text.text_classifier import OpenCLIPTextClassifier
+from ..utils.flip import flip_like_image
 from ..utils.input_checks import check_images, check_masks
 from ..utils.open_clip_loader import create_open_clip
 from ..utils.resize import resize_short_side
@@ -583,10 +584,7 @@ class MaskCLIPpp(BaseSegmentor):
 
     def _to_original(self, masks: Tensor, meta: dict) -> Tensor:
         """Masks at the pipeline size -> the original image (flip undone)."""
-        if meta.get('flip'):
-            dims = dict(horizontal=(2, ), vertical=(1, ), diagonal=(1, 2))
-            masks = masks.flip(
-                dims=dims[meta.get('flip_direction', 'horizontal')])
+        masks = flip_like_image(masks, meta)
         size = tuple(meta['ori_shape'][:2])
         if tuple(masks.shape[-2:]) != size and len(masks):
             masks = F.interpolate(masks[None], size=size, mode='bilinear',
