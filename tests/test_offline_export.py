@@ -294,7 +294,8 @@ def test_eq4_with_an_export_through_tools_test(tmp_path, kind):
     cfg.model.test_cfg.update(
         tasks=('semantic', 'panoptic', 'instance'),
         object_mask_threshold=0.0,
-        overlap_threshold=0.5)
+        overlap_threshold=0.5,
+        keep_seg_logits=True)
     cfg.custom_imports.imports = ['tiny_models_registered', 'mmseg_maskclippp']
     config = str(tmp_path / 'config.py')
     cfg.dump(config)
