@@ -7,8 +7,8 @@ from conftest import make_segmentor
 from mmseg.structures import SegDataSample
 
 from mmseg_maskclippp.models.mask_generators import (BaseMaskGenerator,
-                                                     GeneratedMasks,
-                                                     GeometricEnsemble)
+                                                     GeneratedMasks)
+from mmseg_maskclippp.models.postprocessing import GeometricEnsemble
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary
 

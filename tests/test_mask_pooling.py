@@ -7,11 +7,11 @@ import torch.nn.functional as F
 
 from mmseg_maskclippp.models.backbones import build_open_clip_visual
 from mmseg_maskclippp.models.necks import MaskPoolingNeck
-from mmseg_maskclippp.models.utils.mask_prior import (OUTSIDE_MASK_BIAS,
-                                                      binarize_masks,
-                                                      downsample_masks,
-                                                      mask_attention_bias,
-                                                      mask_average_weights)
+from mmseg_maskclippp.models.necks.mask_attention_pooling import (
+    OUTSIDE_MASK_BIAS, binarize_masks, mask_attention_bias)
+from mmseg_maskclippp.models.necks.mask_average_pooling import \
+    mask_average_weights
+from mmseg_maskclippp.models.necks.mask_pooling import downsample_masks
 
 ATTENTION_FAMILIES = ('test-vit', 'test-eva', 'test-eva01', 'test-resnet')
 
@@ -348,3 +348,13 @@ def test_neck_checks_its_backbone():
     with pytest.raises(ValueError, match='pools by'):
         MaskPoolingNeck('average')(
             clip(torch.randn(1, 3, 32, 32)), [torch.ones(1, 32, 32)], clip)
+
+
+def test_vit_needs_one_bias_per_mask_token_block():
+    clip, neck = build('test-vit')
+    feats = clip(torch.randn(1, 3, 32, 32))
+    bias = torch.zeros(1, clip.num_heads, 2, 16)
+    layers = clip.mask_attention_layout[0]
+    assert clip.attend_masks(feats, [bias] * layers).shape == (1, 2, 24)
+    with pytest.raises(ValueError, match=f'{layers} blocks; got 1'):
+        clip.attend_masks(feats, [bias])

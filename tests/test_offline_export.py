@@ -16,12 +16,12 @@ from mmengine.fileio import load
 from test_benchmark_configs import BENCH_DIR, ROOT, tiny
 from test_mask_generators import SWIN_T_PANOPTIC, TINY_M2F, tiny_m2f
 
-from mmseg_maskclippp.models.mask_generators import (GeometricEnsemble,
-                                                     OfflineMaskGenerator)
+from mmseg_maskclippp.models.mask_generators import OfflineMaskGenerator
 from mmseg_maskclippp.models.mask_generators.offline_npz import (
     OfflineExportError, encode_masks, read_offline_npz, save_offline_npz)
-from mmseg_maskclippp.models.utils.postprocess import (instance_inference,
-                                                       panoptic_inference)
+from mmseg_maskclippp.models.postprocessing import (GeometricEnsemble,
+                                                    instance_inference,
+                                                    panoptic_inference)
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary
 
@@ -294,7 +294,8 @@ def test_eq4_with_an_export_through_tools_test(tmp_path, kind):
     cfg.model.test_cfg.update(
         tasks=('semantic', 'panoptic', 'instance'),
         object_mask_threshold=0.0,
-        overlap_threshold=0.5)
+        overlap_threshold=0.5,
+        keep_seg_logits=True)
     cfg.custom_imports.imports = ['tiny_models_registered', 'mmseg_maskclippp']
     config = str(tmp_path / 'config.py')
     cfg.dump(config)

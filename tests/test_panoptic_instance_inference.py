@@ -2,9 +2,9 @@
 rules of the official implementation (fact sheet section 6.3)."""
 import torch
 
-from mmseg_maskclippp.models.utils.postprocess import (INSTANCE_OFFSET,
-                                                       instance_inference,
-                                                       panoptic_inference)
+from mmseg_maskclippp.models.postprocessing import (INSTANCE_OFFSET,
+                                                    instance_inference,
+                                                    panoptic_inference)
 
 PERSON, SKY, GRASS = 0, 1, 2
 K = 3

@@ -1,12 +1,12 @@
 """Semantic labels without the (K, H, W) score map."""
 import pytest
 import torch
+from conftest import make_segmentor
 from mmseg.structures import SegDataSample
 
-from conftest import make_segmentor
 from mmseg_maskclippp.models.mask_generators.base import GeneratedMasks
-from mmseg_maskclippp.models.utils.postprocess import (semantic_inference,
-                                                       semantic_labels)
+from mmseg_maskclippp.models.postprocessing import (semantic_inference,
+                                                    semantic_labels)
 
 
 @pytest.mark.parametrize('void', [False, True])

@@ -47,9 +47,9 @@ import torch.nn.functional as F
 import mmseg_maskclippp  # noqa: F401
 from mmseg_maskclippp import Vocabulary
 from mmseg_maskclippp.models.necks.mask_pooling import MaskEmbeddings
+from mmseg_maskclippp.models.postprocessing import (semantic_inference,
+                                                    semantic_labels)
 from mmseg_maskclippp.models.text.text_classifier import load_templates
-from mmseg_maskclippp.models.utils.postprocess import (semantic_inference,
-                                                       semantic_labels)
 from mmseg_maskclippp.registry import MODELS
 
 STAGES = ('psm-linear', 'psm-pseudotext', 'semantic', 'text')
@@ -180,7 +180,7 @@ def mask_classification_inputs(model, vocabulary, args, device, grid=None):
     """Random (Q, D) mask embeddings, (Ka, T, D) normalised text and, for a
     patch-reading PSM, the backbone's features of one image."""
     g = torch.Generator().manual_seed(0)
-    dim = model.backbone.embed_dim
+    dim = model.backbone.embed_dims
     embeds = MaskEmbeddings(
         embeds=torch.randn(args.masks, dim, generator=g).to(device),
         areas=torch.ones(args.masks, device=device),

@@ -20,8 +20,8 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from mmseg_maskclippp.models.postprocessing import INSTANCE_OFFSET
 from mmseg_maskclippp.models.segmentors.maskclippp import TASKS
-from mmseg_maskclippp.models.utils.postprocess import INSTANCE_OFFSET
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 Colour = Tuple[int, int, int]

@@ -10,6 +10,7 @@ GT masks with 0.
 from numbers import Number
 from typing import Any, Dict, Optional, Sequence
 
+import open_clip
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
@@ -17,8 +18,9 @@ from mmseg.utils import stack_batch
 
 from mmseg_maskclippp.registry import MODELS
 
-#: OpenAI CLIP mean colour, RGB on the 0..255 scale
-CLIP_MEAN_RGB = (122.7709383, 116.7460125, 104.09373615)
+#: OpenAI CLIP mean colour, RGB on the 0..255 scale, computed as the
+#: backbone computes its ``mean`` (the colour its normalisation maps to 0)
+CLIP_MEAN_RGB = tuple(255.0 * m for m in open_clip.OPENAI_DATASET_MEAN)
 
 
 @MODELS.register_module()

@@ -10,19 +10,22 @@ The paper splits CLIP-V into an *encoder* (feature extraction) and a *neck*
 
 * ``forward(x)`` runs the encoder and returns a tuple of tensors (mmseg's
   backbone convention);
-* the aggregation is exposed to :class:`MaskPoolingNeck`, which owns the
-  weighting function phi of Eq. 1 / Eq. 2:
+* the aggregation is exposed to :class:`MaskPoolingNeck`, which prepares
+  the masks at ``mask_pooling_grids(feats)`` and computes the weighting
+  function phi of Eq. 1 / the biases of Eq. 2, then hands the backbone
+  tensors (never callbacks):
 
-  - ``pooling == 'average'``: ``dense_map(feats)`` gives the (B, C, h, w)
-    map that CLIP averages and ``project(pooled)`` the layers after the pool;
-  - ``pooling == 'attention'``: ``attend_masks(feats, soft, inside,
-    log_alpha)`` runs CLIP's attention pooling with one query per mask and
-    the Eq. 2 bias.
+  - ``pooling == 'average'`` (``necks/mask_average_pooling.py``):
+    ``dense_map(feats)`` gives the (B, C, h, w) map that CLIP averages and
+    ``project(pooled)`` the layers after the pool;
+  - ``pooling == 'attention'`` (``necks/mask_attention_pooling.py``):
+    ``attend_masks(feats, biases)`` runs CLIP's attention pooling with one
+    query per mask and the precomputed Eq. 2 bias of each layer.
 """
 import math
 import os.path as osp
 import warnings
-from typing import Callable, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import open_clip
 import torch
@@ -32,16 +35,6 @@ from torch import Tensor, nn
 from ..utils.open_clip_loader import create_open_clip, image_statistics
 
 FINETUNE_SCOPES = ('all', 'attention', 'none')
-
-#: weights_at(grid) -> ((B, Q, h*w) Eq. 1 weights, (B, Q) areas) at that grid
-WeightsAt = Callable[[Tuple[int, int]], Tuple[Tensor, Tensor]]
-
-
-def masked_average(weights: Tensor, feature_map: Tensor) -> Tensor:
-    """Sum_ij weights[q, ij] * F[:, i, j]: (B, Q, h*w) x (B, C, h, w) ->
-    (B, Q, C)."""
-    return torch.bmm(weights.to(feature_map.dtype),
-                     feature_map.flatten(2).transpose(1, 2))
 
 
 class OpenCLIPVisualBackbone(BaseModule):
@@ -94,7 +87,7 @@ class OpenCLIPVisualBackbone(BaseModule):
         model = clip_model if clip_model is not None else \
             create_open_clip(model_name, pretrained, cache_dir)
         #: D, the size of the joint image-text embedding space.
-        self.embed_dim = open_clip.get_model_config(model_name)['embed_dim']
+        self.embed_dims = open_clip.get_model_config(model_name)['embed_dim']
         self.clip = model.visual
         self._check_family()
         mean, std = self._statistics(mean, std)
@@ -159,18 +152,13 @@ class OpenCLIPVisualBackbone(BaseModule):
         (..., C) -> (..., D)."""
         raise NotImplementedError
 
-    def pool_average(self, feats: Tuple[Tensor, ...],
-                     weights_at: WeightsAt) -> Tuple[Tensor, Tensor]:
-        """Eq. 1: mask embeddings (B, Q, D) and mask areas (B, Q).
-
-        Args:
-            feats: ``forward``'s output.
-            weights_at: gives the Eq. 1 weights (B, Q, h*w) and the areas
-                (B, Q) of the masks at a feature grid (h, w).
-        """
-        fmap = self.dense_map(feats)
-        weights, areas = weights_at(tuple(fmap.shape[-2:]))
-        return self.project(masked_average(weights, fmap)), areas
+    # ---- attention-pooling families (Eq. 2) ------------------------------
+    def attend_masks(self, feats: Tuple[Tensor, ...],
+                     biases: Sequence[Tensor]) -> Tensor:
+        """Mask embeddings (B, Q, D): CLIP's attention pooling with one query
+        per mask and the precomputed Eq. 2 bias (B, heads, Q, h*w) of each
+        of its ``mask_attention_layout[0]`` layers."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------
     def _set_trainable(self) -> None:
@@ -199,6 +187,11 @@ class OpenCLIPVisualBackbone(BaseModule):
     def feature_grid(self, feats: Tuple[Tensor, ...]) -> Tuple[int, int]:
         """(h, w) of the grid that mask pooling works on."""
         return tuple(feats[-1].shape[-2:])
+
+    def mask_pooling_grids(
+            self, feats: Tuple[Tensor, ...]) -> List[Tuple[int, int]]:
+        """The grids the neck prepares masks at: the feature grid."""
+        return [self.feature_grid(feats)]
 
     def normalize(self, images: Tensor) -> Tensor:
         """(B, 3, H, W) RGB in 0..255 -> CLIP-normalised input."""

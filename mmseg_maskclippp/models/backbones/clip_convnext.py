@@ -4,14 +4,14 @@ CLIP pools the last stage map with a global average, so mask embeddings are
 mask-average pooled (Eq. 1) and then go through the layers after the pool:
 the trunk's head norm and the CLIP projection.
 """
-from typing import Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
 from mmseg_maskclippp.registry import MODELS
-from .base import (OpenCLIPVisualBackbone, WeightsAt, check_input,
-                   masked_average)
+from ..necks.mask_average_pooling import masked_average
+from .base import OpenCLIPVisualBackbone, check_input
 
 
 @MODELS.register_module()
@@ -103,29 +103,43 @@ class CLIPConvNeXt(OpenCLIPVisualBackbone):
         x = self.clip.head(self.clip.trunk.forward_head(x))
         return x.reshape(*lead, x.shape[-1])
 
-    def pool_average(self, feats: Tuple[Tensor, ...],
-                     weights_at: WeightsAt) -> Tuple[Tensor, Tensor]:
+    def mask_pooling_grids(
+            self, feats: Tuple[Tensor, ...]) -> List[Tuple[int, int]]:
+        """The grid of the last stage, or with ``mask_prior_stage`` k < 5
+        the input grid of stage k and the output grid of every stage from
+        k on (what :meth:`pool_through_stages` pools at)."""
         if self.mask_prior_stage == 5:
-            return super().pool_average(feats, weights_at)
+            return super().mask_pooling_grids(feats)
+        return [
+            tuple(f.shape[-2:]) for f in feats[self.mask_prior_stage - 2:]
+        ]
+
+    def pool_through_stages(self, feats: Tuple[Tensor, ...],
+                            weights: Sequence[Tensor]) -> Tensor:
+        """Pooled features (B, Q, C) for ``mask_prior_stage`` k < 5.
+
+        Args:
+            feats: ``forward``'s output.
+            weights: the Eq. 1 weights (B, Q, h*w) at every grid of
+                :meth:`mask_pooling_grids`.
+        """
         k = self.mask_prior_stage
         x = feats[k - 2]
-        weights, areas = weights_at(tuple(x.shape[-2:]))
-        embs = masked_average(weights, x)
+        embs = masked_average(weights[0], x)
         b, q, _ = embs.shape
-        for stage in self.clip.trunk.stages[k - 1:]:
+        for stage, at_grid in zip(self.clip.trunk.stages[k - 1:],
+                                  weights[1:]):
             x = stage.downsample(x)
             # the embedding as a 2x2 map of identical values, downsampled
             # to 1x1 by the same layer
             e = embs.reshape(b * q, -1, 1, 1).expand(-1, -1, 2, 2)
             e = stage.downsample(e).reshape(b, q, -1)
-            weights, new_areas = weights_at(tuple(x.shape[-2:]))
-            areas = torch.maximum(areas, new_areas)
-            embs = e + masked_average(weights, x)
+            embs = e + masked_average(at_grid, x)
             for block in stage.blocks:
                 x = block(x)
                 e = block(embs.reshape(b * q, -1, 1, 1)).reshape(b, q, -1)
-                embs = e + masked_average(weights, x)
-        return self.project(embs), areas
+                embs = e + masked_average(at_grid, x)
+        return embs
 
     def image_embedding(self, x: Tensor) -> Tensor:
         return self.clip(x)

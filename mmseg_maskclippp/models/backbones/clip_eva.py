@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmseg_maskclippp.registry import MODELS
-from ..utils.mask_prior import mask_query_attention, split_heads
+from ..necks.mask_attention_pooling import mask_query_attention, split_heads
 from .base import interpolate_pos_embed
 from .clip_vit import MaskTokenViT
 

@@ -5,14 +5,14 @@ token. MaskCLIP++ asks that layer one question per mask: every mask query is
 the mean token (plus its position embedding), keys and values are the
 spatial tokens only, and the Eq. 2 bias restricts each query to its mask.
 """
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg_maskclippp.registry import MODELS
-from ..utils.mask_prior import mask_query_attention, split_heads
+from ..necks.mask_attention_pooling import mask_query_attention, split_heads
 from .base import OpenCLIPVisualBackbone, check_input, interpolate_pos_embed
 
 
@@ -75,16 +75,19 @@ class CLIPResNet(OpenCLIPVisualBackbone):
         pos = pos.to(tokens.dtype)
         return tokens.mean(1) + pos[0], tokens + pos[1:]
 
-    def attend_masks(self, feats: Tuple[Tensor, ...], num_masks: int,
-                     bias_at) -> Tensor:
-        """Mask embeddings (B, Q, D) from the attention pool (Eq. 2)."""
+    def attend_masks(self, feats: Tuple[Tensor, ...],
+                     biases: Sequence[Tensor]) -> Tensor:
+        """Mask embeddings (B, Q, D) from the attention pool (Eq. 2);
+        ``biases`` holds the one layer's bias (B, heads, Q, h*w)."""
+        (bias, ) = biases
+        num_masks = bias.shape[2]
         pool = self.clip.attnpool
         query, keys = self._pool_inputs(feats[-1])
         heads = pool.num_heads
         q = pool.q_proj(query)[:, None].expand(-1, num_masks, -1)
         k = split_heads(pool.k_proj(keys), heads)
         v = split_heads(pool.v_proj(keys), heads)
-        out = mask_query_attention(split_heads(q, heads), k, v, bias_at(0))
+        out = mask_query_attention(split_heads(q, heads), k, v, bias)
         return pool.c_proj(out)
 
     def image_embedding(self, x: Tensor) -> Tensor:

@@ -14,18 +14,15 @@ numbers, with Q*hw instead of (Q+1+hw)^2 attention scores.
 A ViT that average-pools its patch tokens (open_clip ``pool_type='avg'``)
 is pooled like a CNN, with Eq. 1.
 """
-from typing import Callable, Tuple
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmseg_maskclippp.registry import MODELS
-from ..utils.mask_prior import mask_query_attention, split_heads
+from ..necks.mask_attention_pooling import mask_query_attention, split_heads
 from .base import OpenCLIPVisualBackbone, check_input, interpolate_pos_embed
-
-#: bias_at(layer) -> (B, heads, Q, h*w) Eq. 2 bias of neck layer ``layer``
-BiasAt = Callable[[int], Tensor]
 
 
 class MaskTokenViT(OpenCLIPVisualBackbone):
@@ -124,23 +121,29 @@ class MaskTokenViT(OpenCLIPVisualBackbone):
         return torch.cat([cls[:, None], patch_map.flatten(2).transpose(1, 2)],
                          dim=1)
 
-    def attend_masks(self, feats: Tuple[Tensor, Tensor], num_masks: int,
-                     bias_at: BiasAt) -> Tensor:
+    def attend_masks(self, feats: Tuple[Tensor, Tensor],
+                     biases: Sequence[Tensor]) -> Tensor:
         """Mask embeddings (B, Q, D) by attention pooling with mask tokens.
 
         Args:
             feats: ``forward``'s output.
-            num_masks: Q, masks per image (padded).
-            bias_at: the Eq. 2 bias of each neck layer (0 = first).
+            biases: the Eq. 2 bias (B, heads, Q, h*w) of every block from
+                the mask prior block on.
         """
+        blocks = self._blocks[self.mask_prior_block:]
+        if len(biases) != len(blocks):
+            raise ValueError(f'{type(self).__name__} pools masks with '
+                             f'{len(blocks)} blocks; got {len(biases)} '
+                             'Eq. 2 biases')
         tokens = self._to_tokens(feats)
         grid = feats[0].shape[-2:]
         ctx = self._block_context(grid)
+        num_masks = biases[0].shape[2]
         masks = tokens[:, :1].expand(-1, num_masks, -1)
-        for layer, block in enumerate(self._blocks[self.mask_prior_block:]):
+        for block, bias in zip(blocks, biases):
             if num_masks:
                 masks = self._mask_token_step(block, masks, tokens[:, 1:],
-                                              bias_at(layer), ctx)
+                                              bias, ctx)
             tokens = self._run_block(block, tokens, ctx)
         return self._head(masks)
 

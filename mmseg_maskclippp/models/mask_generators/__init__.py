@@ -1,5 +1,4 @@
 from .base import BaseMaskGenerator, GeneratedMasks
-from .ensemble import GeometricEnsemble
 from .felzenszwalb import FelzenszwalbMaskGenerator
 from .gt_oracle import GTMaskGenerator
 from .mask2former import Mask2FormerGenerator
@@ -7,7 +6,7 @@ from .offline import (OfflineMaskGenerator, read_offline_masks,
                       save_offline_masks)
 
 __all__ = [
-    'BaseMaskGenerator', 'GeneratedMasks', 'GeometricEnsemble',
+    'BaseMaskGenerator', 'GeneratedMasks',
     'FelzenszwalbMaskGenerator', 'GTMaskGenerator', 'Mask2FormerGenerator',
     'OfflineMaskGenerator', 'read_offline_masks', 'save_offline_masks'
 ]

@@ -32,6 +32,7 @@ from pycocotools import mask as mask_utils
 
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
+from ..utils.flip import flip_like_image
 from .base import BaseMaskGenerator, GeneratedMasks
 from .offline_npz import VOCABULARY_FILE, read_offline_npz, save_offline_npz
 
@@ -43,8 +44,6 @@ SUFFIX_FORMATS = {'.json': 'rle_json', '.npy': 'npy', '.npz': 'npz'}
 #: masks resized to the generator input this many at a time (bounds the
 #: float copy of a 250-query full-resolution export)
 RESIZE_CHUNK = 16
-#: mask dimensions that mmcv's ``RandomFlip`` directions reverse
-FLIP_DIMS = {'horizontal': (-1, ), 'vertical': (-2, ), 'diagonal': (-2, -1)}
 
 
 def label_map_to_masks(seg: np.ndarray,
@@ -313,10 +312,8 @@ class OfflineMaskGenerator(BaseMaskGenerator):
                     image.device, torch.float), size)
             for i in range(0, len(masks), RESIZE_CHUNK)
         ])
-        if sample.metainfo.get('flip'):
-            direction = sample.metainfo.get('flip_direction', 'horizontal')
-            masks = masks.flip(FLIP_DIMS[direction])
-        return GeneratedMasks(masks=masks, logits=logits)
+        return GeneratedMasks(
+            masks=flip_like_image(masks, sample.metainfo), logits=logits)
 
     @staticmethod
     def _resize(masks: torch.Tensor, size) -> torch.Tensor:

@@ -1,27 +1,33 @@
 """The mask-pooling neck: mask embeddings E_m from CLIP features and masks.
 
-This is where the paper's weighting function phi lives:
+Data flows one way: the neck prepares the masks (padded like the image,
+bilinearly downsampled to each feature grid the CLIP pools at, once per
+grid) and hands tensors to the paper's pooling, each in its own file:
 
-* Eq. 1, CLIPs that average-pool (ConvNeXt, average-pooling ViTs):
-  phi(M) = M / (sum M + eps), M bilinearly downsampled to the feature grid;
-* Eq. 2, CLIPs that attention-pool (CLS-token ViTs, ResNets): one query per
-  mask with the additive bias alpha * M_soft inside M_bin (M_soft above half
-  its maximum) and -100 outside; alpha = exp(s), s learnable per
-  (layer, head), initialised at -5.
+* Eq. 1 (:mod:`.mask_average_pooling`), CLIPs that average-pool (ConvNeXt,
+  average-pooling ViTs): phi(M) = M / (sum M + eps), then the backbone's
+  ``dense_map`` and ``project``;
+* Eq. 2 (:mod:`.mask_attention_pooling`), CLIPs that attention-pool
+  (CLS-token ViTs, EVA, ResNets): the per-layer biases alpha * M_soft inside
+  M_bin and -100 outside, computed once from the neck's alpha = exp(s)
+  (s learnable per (layer, head), initialised at -5), then the backbone's
+  ``attend_masks(feats, biases)``.
 
-The CLIP-specific halves (the layers after the pool, the attention itself)
-belong to the backbone; see :mod:`mmseg_maskclippp.models.backbones.base`.
+The backbone never calls back into the neck.
 """
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmseg_maskclippp.registry import MODELS
-from ..utils.mask_prior import (binarize_masks, downsample_masks,
-                                mask_attention_bias, mask_average_weights)
+from .mask_attention_pooling import (attention_patch_embeddings,
+                                     mask_attention_pooling)
+from .mask_average_pooling import (average_patch_embeddings,
+                                   mask_average_pooling)
 
 
 @dataclass
@@ -44,6 +50,42 @@ class MaskEmbeddings:
         """Split (N, ...) ``values`` (default: the embeddings) per image."""
         values = self.embeds if values is None else values
         return list(values.split(self.num_masks))
+
+
+def downsample_masks(masks: Sequence[Tensor], batch_size: Tuple[int, int],
+                     grid: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+    """Per-image masks -> one (B, Q, h, w) batch of soft masks on the grid.
+
+    Each image's masks are zero-padded bottom/right to the padded batch size
+    (H, W), like the image, then bilinearly resized to the (h, w) feature
+    grid: align_corners=False and no antialiasing, as the official
+    implementation does, so a mask narrower than the CLIP stride can vanish.
+    Images are processed one at a time to bound memory.
+
+    Args:
+        masks: B tensors (Q_i, H_i, W_i) with values in [0, 1], H_i <= H,
+            W_i <= W.
+        batch_size: (H, W).
+        grid: (h, w).
+
+    Returns:
+        (B, Q, h, w) float masks with Q = max Q_i (zero rows for padding)
+        and a (B, Q) bool tensor, True for real masks.
+    """
+    q_max = max((m.shape[0] for m in masks), default=0)
+    device = masks[0].device
+    soft = torch.zeros(len(masks), q_max, *grid, device=device)
+    valid = torch.zeros(len(masks), q_max, dtype=torch.bool, device=device)
+    for i, m in enumerate(masks):
+        q, h, w = m.shape
+        valid[i, :q] = True
+        if q == 0:
+            continue
+        padded = F.pad(m.float(), (0, batch_size[1] - w, 0, batch_size[0] - h))
+        soft[i, :q] = F.interpolate(
+            padded[:, None], size=grid, mode='bilinear',
+            align_corners=False)[:, 0]
+    return soft, valid
 
 
 def neck_args_for(backbone: nn.Module) -> dict:
@@ -137,23 +179,19 @@ class MaskPoolingNeck(BaseModule):
                     f'masks of image {i} have shape {tuple(m.shape)}; '
                     f'expected (Q, {expected[0]}, {expected[1]}), the size '
                     'of the image fed to CLIP')
+        # the masks at every grid the CLIP pools at, computed once
+        soft = []
+        for at in clip.mask_pooling_grids(feats):
+            on_grid, valid = downsample_masks(masks, batch_size, at)
+            soft.append(on_grid)
+        areas = soft[0].flatten(2).sum(-1)
+        for later in soft[1:]:
+            areas = torch.maximum(areas, later.flatten(2).sum(-1))
         if self.pooling == 'average':
-            valid = None
-
-            def weights_at(grid_hw):
-                nonlocal valid
-                soft, valid = downsample_masks(masks, batch_size, grid_hw)
-                return (mask_average_weights(soft, self.eps),
-                        soft.flatten(2).sum(-1))
-
-            embeds, areas = clip.pool_average(feats, weights_at)
+            embeds = mask_average_pooling(clip, feats, soft, self.eps)
         else:
-            soft, valid = downsample_masks(masks, batch_size, grid)
-            inside, soft = binarize_masks(soft), soft.flatten(2)
-            embeds = clip.attend_masks(
-                feats, soft.shape[1], lambda layer: mask_attention_bias(
-                    soft, inside, self.log_alpha[layer]))
-            areas = soft.sum(-1)
+            embeds = mask_attention_pooling(clip, feats, soft[0],
+                                            self.log_alpha)
         img_idx = torch.arange(len(masks), device=valid.device)
         return MaskEmbeddings(
             embeds=embeds[valid],
@@ -170,13 +208,5 @@ class MaskPoolingNeck(BaseModule):
         unit mask, which is what E_p is (paper, after Eq. 3)."""
         self._check_backbone(clip)
         if self.pooling == 'average':
-            fmap = clip.dense_map(feats)
-            return clip.project(fmap.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        h, w = clip.feature_grid(feats)
-        batch = feats[0].shape[0]
-        unit = torch.eye(h * w, device=feats[0].device)
-        unit = unit.expand(batch, -1, -1)
-        embeds = clip.attend_masks(
-            feats, h * w, lambda layer: mask_attention_bias(
-                unit, unit.bool(), self.log_alpha[layer]))
-        return embeds.transpose(1, 2).reshape(batch, -1, h, w)
+            return average_patch_embeddings(clip, feats)
+        return attention_patch_embeddings(clip, feats, self.log_alpha)

@@ -37,13 +37,14 @@ from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 from ..backbones.base import OpenCLIPVisualBackbone
 from ..backbones.open_clip_visual import build_open_clip_visual
 from ..mask_generators.base import GeneratedMasks
-from ..mask_generators.ensemble import GeometricEnsemble
 from ..necks.mask_pooling import MaskEmbeddings, neck_args_for
+from ..postprocessing import (GeometricEnsemble, instance_inference,
+                              panoptic_inference, semantic_inference,
+                              semantic_labels)
 from ..text.text_classifier import OpenCLIPTextClassifier
+from ..utils.flip import flip_like_image
 from ..utils.input_checks import check_images, check_masks
 from ..utils.open_clip_loader import create_open_clip
-from ..utils.postprocess import (instance_inference, panoptic_inference,
-                                 semantic_inference, semantic_labels)
 from ..utils.resize import resize_short_side
 
 TASKS = ('semantic', 'panoptic', 'instance')
@@ -211,15 +212,15 @@ class MaskCLIPpp(BaseSegmentor):
             neck or dict(type='MaskPoolingNeck'),
             default_args=neck_args_for(self.backbone))
         self.text_encoder = MODELS.build(text_encoder, default_args=shared)
-        if self.text_encoder.embed_dim != self.backbone.embed_dim:
+        if self.text_encoder.embed_dims != self.backbone.embed_dims:
             raise ValueError(
                 f'text encoder {self.text_encoder.model_name!r} embeds in '
-                f'{self.text_encoder.embed_dim} dimensions, backbone '
-                f'{self.backbone.model_name!r} in {self.backbone.embed_dim}')
+                f'{self.text_encoder.embed_dims} dimensions, backbone '
+                f'{self.backbone.model_name!r} in {self.backbone.embed_dims}')
         self.decode_head = MODELS.build(
             decode_head,
             default_args=dict(
-                embed_dims=self.backbone.embed_dim,
+                embed_dims=self.backbone.embed_dims,
                 num_templates=len(self.text_encoder.templates)))
         self.loss_fn = MODELS.build(
             loss or dict(type='ReweightedCrossEntropyLoss'))
@@ -583,10 +584,7 @@ class MaskCLIPpp(BaseSegmentor):
 
     def _to_original(self, masks: Tensor, meta: dict) -> Tensor:
         """Masks at the pipeline size -> the original image (flip undone)."""
-        if meta.get('flip'):
-            dims = dict(horizontal=(2, ), vertical=(1, ), diagonal=(1, 2))
-            masks = masks.flip(
-                dims=dims[meta.get('flip_direction', 'horizontal')])
+        masks = flip_like_image(masks, meta)
         size = tuple(meta['ori_shape'][:2])
         if tuple(masks.shape[-2:]) != size and len(masks):
             masks = F.interpolate(masks[None], size=size, mode='bilinear',

@@ -200,7 +200,7 @@ class OpenCLIPTextClassifier(BaseModule):
         clip.visual = None
         self.clip = clip
         #: D, the size of the joint image-text embedding space
-        self.embed_dim = open_clip.get_model_config(model_name)['embed_dim']
+        self.embed_dims = open_clip.get_model_config(model_name)['embed_dim']
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self._read_logit_scale()
         for name, param in self.clip.named_parameters():
@@ -275,7 +275,7 @@ class OpenCLIPTextClassifier(BaseModule):
         :func:`pooled_token_index`). Other towers see the full context.
         """
         if not sentences:
-            return torch.zeros(0, self.embed_dim, device=self.device)
+            return torch.zeros(0, self.embed_dims, device=self.device)
         grad = not self.frozen and self.training
         tokens = self.tokenizer(list(sentences)).to(self.device)
         pooled = pooled_token_index(self.clip, tokens)
@@ -305,7 +305,7 @@ class OpenCLIPTextClassifier(BaseModule):
         mine = self.encode_sentences(sentences[rank * share:(rank + 1) *
                                                share])
         padded = torch.cat(
-            [mine, mine.new_zeros(share - len(mine), self.embed_dim)])
+            [mine, mine.new_zeros(share - len(mine), self.embed_dims)])
         return torch.cat(all_gather(padded))[:len(sentences)]
 
     def _weights_digest(self) -> str:
@@ -344,7 +344,7 @@ class OpenCLIPTextClassifier(BaseModule):
             if self.frozen and self.cache_dir else None
         path = cache_file(self.cache_dir, key) if key else None
         shape = (vocabulary.num_synonyms_total, len(self.templates),
-                 self.embed_dim)
+                 self.embed_dims)
         embeds = read_embeddings(path, key, shape) if path else None
         if embeds is not None:
             embeds = embeds.to(self.device)
