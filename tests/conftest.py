@@ -19,6 +19,8 @@ register_tiny_models()
 
 import mmseg_maskclippp  # noqa: E402,F401
 from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.structures import InstanceData, PixelData  # noqa: E402
+from mmseg.structures import SegDataSample  # noqa: E402
 
 init_default_scope('mmseg')
 # keep torch single-threaded per test process: the suite runs on 2 cores
@@ -58,3 +60,27 @@ def make_segmentor(model_name, decode_head=None, vocabulary=None, **kwargs):
             type='MaskCLIPDataPreProcessor', size_divisor=32))
     cfg.update(kwargs)
     return MODELS.build(cfg)
+
+
+def batch(model, labels_per_image=((0, 1, 2), (3, )), size=(64, 64),
+          seed=0):
+    """A preprocessed training batch of ``model``: random images, each split
+    into vertical stripes of ``labels_per_image`` (semantic map and one GT
+    mask per label)."""
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for labels in labels_per_image:
+        h, w = size
+        seg = torch.full((1, h, w), 255, dtype=torch.long)
+        for i, label in enumerate(labels):
+            seg[:, :, i * w // len(labels):(i + 1) * w // len(labels)] = label
+        s = SegDataSample(metainfo=dict(img_shape=size, ori_shape=size))
+        s.gt_sem_seg = PixelData(data=seg)
+        present = torch.tensor(sorted(set(labels)), dtype=torch.long)
+        s.gt_instances = InstanceData(
+            masks=seg[0][None] == present[:, None, None], labels=present)
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=g,
+                                    dtype=torch.uint8))
+        samples.append(s)
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples),
+                                   True)

@@ -10,6 +10,11 @@ import numpy as np
 import torch
 from mmengine import Config
 
+from mmseg_maskclippp.vocabulary import Vocabulary
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+BENCH_DIR = osp.join(ROOT, 'configs', 'benchmarks')
+
 
 def _stripes(rng, labels, h, w):
     """A label map of vertical stripes, one per label."""
@@ -103,6 +108,40 @@ def write_coco_panoptic(root, num=3, size=(64, 64), seed=2):
     return root
 
 
+def wide_label_map(num_classes, h=24, w=32):
+    """A 16-bit map with class 0, the last class (> 255) and ignore."""
+    seg = np.full((h, w), 65535, np.uint16)
+    seg[:, :w // 3] = 0
+    seg[:, w // 3:2 * w // 3] = num_classes - 1
+    return seg
+
+
+def write_vocabulary(path, num_classes):
+    Vocabulary([f'class {i},synonym {i}' for i in range(num_classes)]) \
+        .to_file(path)
+
+
+def write_ade847(root, num_classes=300, num=1, vocabulary=None):
+    """The layout written by tools/dataset_converters/ade20k_847.py, with
+    ``num_classes`` classes ``'class i'`` or the classes of
+    ``vocabulary``."""
+    path = osp.join(root, 'ade847_vocabulary.txt')
+    if vocabulary is None:
+        write_vocabulary(path, num_classes)
+    else:
+        vocabulary.to_file(path)
+        num_classes = len(vocabulary)
+    for i in range(num):
+        name = f'cultural/apse/ADE_val_{i:08d}'
+        mmcv.imwrite(
+            np.random.default_rng(i).integers(0, 256, (24, 32, 3), np.uint8),
+            osp.join(root, 'images/ADE/validation', name + '.jpg'))
+        mmcv.imwrite(wide_label_map(num_classes),
+                     osp.join(root, 'annotations_847/validation',
+                              name + '.png'))
+    return root
+
+
 def cpu_config(path, model_name, work_dir, train_root, val_root,
                iters=2, batch_size=2, crop_size=None):
     """Load a real config and make it run here: tiny CLIP with random
@@ -143,6 +182,34 @@ def cpu_config(path, model_name, work_dir, train_root, val_root,
                 step['scales'] = [crop_size[0]]
     for loader in (cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.data_root = val_root
+    return cfg
+
+
+def small_validation(cfg):
+    """Validate at a small size: the real pipeline upsamples to 1024."""
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        loader.dataset.pipeline[1] = dict(
+            type='ResizeShortestEdge', scale=48, max_size=128)
+
+
+def tiny(cfg, work_dir, data_root):
+    """Tiny random CLIP, one template, small images, no workers."""
+    for part in (cfg.model.backbone, cfg.model.text_encoder):
+        part.model_name = 'test-convnext'
+        part.pretrained = None
+    cfg.model.text_encoder.templates = 't1'
+    cfg.model.text_encoder.cache_dir = osp.join(work_dir, 'text_cache')
+    cfg.model.decode_head.num_heads = 2
+    cfg.model.test_cfg.clip_short_side = 32
+    cfg.work_dir = work_dir
+    loader = cfg.test_dataloader
+    loader.num_workers = 0
+    loader.persistent_workers = False
+    loader.dataset.data_root = data_root
+    for step in loader.dataset.pipeline:
+        if step['type'] == 'ResizeShortestEdge':
+            step.update(scale=32, max_size=64)
+    cfg.val_dataloader = loader
     return cfg
 
 

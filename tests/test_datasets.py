@@ -6,6 +6,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
+from data_fixtures import wide_label_map, write_ade847, write_vocabulary
 from PIL import Image
 
 from mmseg_maskclippp.datasets import (ADE20K847Dataset,
@@ -18,40 +19,6 @@ PIPELINE_16 = [
     dict(type='LoadUInt16Annotations'),
     dict(type='PackSegInputs')
 ]
-
-
-def wide_label_map(num_classes, h=24, w=32):
-    """A 16-bit map with class 0, the last class (> 255) and ignore."""
-    seg = np.full((h, w), 65535, np.uint16)
-    seg[:, :w // 3] = 0
-    seg[:, w // 3:2 * w // 3] = num_classes - 1
-    return seg
-
-
-def write_vocabulary(path, num_classes):
-    Vocabulary([f'class {i},synonym {i}' for i in range(num_classes)]) \
-        .to_file(path)
-
-
-def write_ade847(root, num_classes=300, num=1, vocabulary=None):
-    """The layout written by tools/dataset_converters/ade20k_847.py, with
-    ``num_classes`` classes ``'class i'`` or the classes of
-    ``vocabulary``."""
-    path = osp.join(root, 'ade847_vocabulary.txt')
-    if vocabulary is None:
-        write_vocabulary(path, num_classes)
-    else:
-        vocabulary.to_file(path)
-        num_classes = len(vocabulary)
-    for i in range(num):
-        name = f'cultural/apse/ADE_val_{i:08d}'
-        mmcv.imwrite(
-            np.random.default_rng(i).integers(0, 256, (24, 32, 3), np.uint8),
-            osp.join(root, 'images/ADE/validation', name + '.jpg'))
-        mmcv.imwrite(wide_label_map(num_classes),
-                     osp.join(root, 'annotations_847/validation',
-                              name + '.png'))
-    return root
 
 
 def write_pc459(root, num_classes=459, num=1):

@@ -329,6 +329,7 @@ def test_bad_input_exits_with_a_message_and_writes_nothing(
     assert not (tmp_path / 'ran').exists()
 
 
+@pytest.mark.slow  # a subprocess
 def test_a_bad_input_exits_non_zero_from_the_shell(setup, tmp_path):
     out = tmp_path / 'out'
     result = subprocess.run(

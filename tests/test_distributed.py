@@ -2,9 +2,12 @@
 import os
 import socket
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+pytestmark = pytest.mark.slow  # two processes
 
 LABELS = ((0, 1, 2), (3, ), (1, 3), (0, ))
 
@@ -36,9 +39,8 @@ def _worker(rank, world, port, out):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=world)
     torch.set_num_threads(1)
+    from conftest import batch
     from mmengine.model import MMDistributedDataParallel
-
-    from test_segmentor import batch
     model = _build()
     # frozen text embeddings: each rank encodes its share, then all gather
     calls = []
@@ -72,7 +74,7 @@ def test_two_processes_match_one_with_the_total_batch(tmp_path):
     mp.spawn(_worker, args=(2, _free_port(), out), nprocs=2, join=True)
     distributed = torch.load(out)
 
-    from test_segmentor import batch
+    from conftest import batch
     model = _build()
     # the same four images: the two halves concatenated
     halves = [batch(model, labels_per_image=LABELS[r * 2:r * 2 + 2], seed=r)

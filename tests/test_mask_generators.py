@@ -12,6 +12,7 @@ from mmseg.evaluation import IoUMetric
 from mmseg.structures import SegDataSample
 from PIL import Image
 from pycocotools import mask as mask_utils
+from tiny_models import SWIN_T_PANOPTIC, TINY_M2F, tiny_m2f
 
 from mmseg_maskclippp.models.mask_generators import (FelzenszwalbMaskGenerator,
                                                      Mask2FormerGenerator,
@@ -19,51 +20,6 @@ from mmseg_maskclippp.models.mask_generators import (FelzenszwalbMaskGenerator,
                                                      save_offline_masks)
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary
-
-SWIN_T_PANOPTIC = ('mmdet::mask2former/mask2former_swin-t-p4-w7-224_8xb2-'
-                   'lsj-50e_coco-panoptic.py')
-WIDTH = 32
-ATTN = dict(embed_dims=WIDTH, num_heads=4)
-FFN = dict(embed_dims=WIDTH, feedforward_channels=64)
-#: a Mask2Former small enough for CPU tests: ResNet-18 layout at a quarter
-#: of the width, 10 queries, one encoder and three decoder layers
-TINY_M2F = dict(
-    model=dict(
-        backbone=dict(
-            _delete_=True,
-            type='ResNet',
-            depth=18,
-            stem_channels=16,
-            base_channels=16,
-            out_indices=(0, 1, 2, 3),
-            norm_cfg=dict(type='BN', requires_grad=False),
-            norm_eval=True,
-            init_cfg=None),
-        panoptic_head=dict(
-            in_channels=[16, 32, 64, 128],
-            feat_channels=WIDTH,
-            out_channels=WIDTH,
-            num_queries=10,
-            pixel_decoder=dict(
-                norm_cfg=dict(num_groups=8),
-                encoder=dict(
-                    num_layers=1,
-                    layer_cfg=dict(self_attn_cfg=ATTN, ffn_cfg=FFN)),
-                positional_encoding=dict(num_feats=WIDTH // 2)),
-            positional_encoding=dict(num_feats=WIDTH // 2),
-            transformer_decoder=dict(
-                num_layers=3,
-                layer_cfg=dict(
-                    self_attn_cfg=ATTN, cross_attn_cfg=ATTN, ffn_cfg=FFN)))))
-
-
-def tiny_m2f(checkpoint=None, **kwargs):
-    return Mask2FormerGenerator(
-        config=SWIN_T_PANOPTIC,
-        checkpoint=checkpoint,
-        cfg_options=TINY_M2F,
-        short_side=64,
-        **kwargs)
 
 
 def images_and_samples(sizes, seed=0):

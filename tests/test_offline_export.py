@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 import torch
 from conftest import make_segmentor
-from data_fixtures import write_ade20k
+from data_fixtures import BENCH_DIR, ROOT, tiny, write_ade20k
 from mmengine import Config
 from mmengine.fileio import load
-from test_benchmark_configs import BENCH_DIR, ROOT, tiny
-from test_mask_generators import SWIN_T_PANOPTIC, TINY_M2F, tiny_m2f
+from tiny_models import SWIN_T_PANOPTIC, TINY_M2F, tiny_m2f
 
 from mmseg_maskclippp.models.mask_generators import OfflineMaskGenerator
 from mmseg_maskclippp.models.mask_generators.offline_npz import (

@@ -69,6 +69,7 @@ def test_leaf_configs_name_their_paper_row():
             f'{path}: the first line must say which paper row it reproduces')
 
 
+@pytest.mark.slow  # a subprocess
 def test_check_env_prints_versions():
     out = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools', 'check_env.py')],

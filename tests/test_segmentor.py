@@ -2,33 +2,9 @@
 vocabulary changes and inference outputs."""
 import pytest
 import torch
-from mmengine.structures import InstanceData, PixelData
-from mmseg.structures import SegDataSample
 
-from conftest import make_segmentor
+from conftest import batch, make_segmentor
 from mmseg_maskclippp import Vocabulary
-
-
-def batch(model, labels_per_image=((0, 1, 2), (3, )), size=(64, 64),
-          seed=0):
-    """A preprocessed training batch of images split into label stripes."""
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for labels in labels_per_image:
-        h, w = size
-        seg = torch.full((1, h, w), 255, dtype=torch.long)
-        for i, label in enumerate(labels):
-            seg[:, :, i * w // len(labels):(i + 1) * w // len(labels)] = label
-        s = SegDataSample(metainfo=dict(img_shape=size, ori_shape=size))
-        s.gt_sem_seg = PixelData(data=seg)
-        present = torch.tensor(sorted(set(labels)), dtype=torch.long)
-        s.gt_instances = InstanceData(
-            masks=seg[0][None] == present[:, None, None], labels=present)
-        inputs.append(torch.randint(0, 256, (3, h, w), generator=g,
-                                    dtype=torch.uint8))
-        samples.append(s)
-    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples),
-                                   True)
 
 
 def test_synonym_max_is_a_max_over_each_class_synonyms():

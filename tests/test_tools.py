@@ -10,11 +10,11 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from crafted_checkpoint import write_crafted
-from data_fixtures import cpu_config, write_ade20k, write_coco_stuff
+from data_fixtures import (cpu_config, small_validation, write_ade20k,
+                           write_coco_stuff)
 from mmseg_maskclippp.apis import read_checkpoint
 from mmseg_maskclippp.utils import (CheckpointMismatchError,
                                     UnsafeCheckpointError)
-from test_training import small_validation
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -42,6 +42,7 @@ def config_file(tmp_path_factory):
     return path, str(root / 'work')
 
 
+@pytest.mark.slow  # trains through tools/train.py
 def test_train_then_test(config_file):
     path, work = config_file
     train_tool.main([path, '--work-dir', work])
@@ -119,6 +120,7 @@ def test_missing_checkpoint_argument_is_an_error(config_file, capsys):
     assert 'checkpoint' in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a subprocess
 def test_mim_train_runs_our_config(config_file, tmp_path):
     path, _ = config_file
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -132,6 +134,7 @@ def test_mim_train_runs_our_config(config_file, tmp_path):
     assert read_checkpoint(osp.join(str(tmp_path), 'iter_1.pth'))
 
 
+@pytest.mark.slow  # subprocesses
 @pytest.mark.parametrize('script,args,gpus,expected', [
     ('slurm_train.sh', ['cfg.py', '--work-dir', 'w'], None,
      ['--gres=gpu:2', '--ntasks=2', '--ntasks-per-node=2',

@@ -141,6 +141,7 @@ def toy_clip(tmp_path_factory):
     return path, cfg
 
 
+@pytest.mark.slow  # pretrains a toy CLIP
 def test_pretraining_lowers_the_contrastive_loss(toy_clip):
     path, cfg = toy_clip
     images, captions = CaptionBatches(WORLD, 32, 20, seed=99).batch(19)
@@ -157,6 +158,7 @@ def test_pretraining_lowers_the_contrastive_loss(toy_clip):
     assert losses[1] < 0.8 * losses[0], losses
 
 
+@pytest.mark.slow  # pretrains a toy CLIP
 def test_pretrained_file_loads_as_the_backbone_sees_it(toy_clip):
     """The backbone normalises 0..255 RGB exactly as pretraining did."""
     path, _ = toy_clip
@@ -196,6 +198,7 @@ def toy_config(name, data_root, clip_path, work_dir, iters=30):
     return cfg
 
 
+@pytest.mark.slow  # pretrains a toy CLIP
 def test_finetuning_raises_seen_mask_accuracy(toy_clip, tmp_path):
     root = write(tmp_path / 'data', num_train=32, num_val=16)
     accuracy = {}

@@ -8,14 +8,13 @@ import pickle
 import pytest
 import torch
 
-from conftest import make_segmentor
-from data_fixtures import (cpu_config, write_ade20k, write_coco_panoptic,
-                           write_coco_stuff)
+from conftest import batch, make_segmentor
+from data_fixtures import (cpu_config, small_validation, write_ade20k,
+                           write_coco_panoptic, write_coco_stuff)
 from mmseg_maskclippp.apis import init_segmentor, read_checkpoint
 from mmseg_maskclippp.engine import build_runner
 from mmseg_maskclippp.utils import (RUNNER_CHECKPOINT_GLOBALS,
                                     checkpoint_loading)
-from test_segmentor import batch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -29,13 +28,7 @@ def data(tmp_path_factory):
         ade=write_ade20k(str(root / 'ade')))
 
 
-def small_validation(cfg):
-    """Validate at a small size: the real pipeline upsamples to 1024."""
-    for loader in (cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.pipeline[1] = dict(
-            type='ResizeShortestEdge', scale=48, max_size=128)
-
-
+@pytest.mark.slow  # a training run
 @pytest.mark.parametrize('config,model_name,train_data,crop', [
     ('maskclippp_convnext_b_coco-stuff.py', 'test-convnext', 'coco_stuff',
      (64, 64)),
@@ -87,6 +80,7 @@ def six_iterations(data, tmp_path_factory):
     return cfg, work_dir
 
 
+@pytest.mark.slow  # a training run
 def test_resume_continues_exactly(six_iterations, tmp_path):
     cfg, work_dir = six_iterations
     cfg = copy.deepcopy(cfg)
@@ -107,6 +101,7 @@ def test_resume_continues_exactly(six_iterations, tmp_path):
     assert different == []
 
 
+@pytest.mark.slow  # a training run
 def test_runner_checkpoints_need_every_allowed_global(six_iterations):
     path = osp.join(six_iterations[1], 'iter_3.pth')
     with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
@@ -121,6 +116,7 @@ def test_runner_checkpoints_need_every_allowed_global(six_iterations):
                 torch.load(path)
 
 
+@pytest.mark.slow  # a training run
 def test_runner_checkpoints_load_for_inference(six_iterations):
     """Our init_segmentor and mmseg's init_model (in our context) give the
     trained weights."""
@@ -137,6 +133,7 @@ def test_runner_checkpoints_load_for_inference(six_iterations):
             assert torch.equal(value, state[key]), key
 
 
+@pytest.mark.slow  # training dynamics
 @pytest.mark.parametrize('model_name,decode_head', [
     ('test-convnext', dict(type='PseudoTextPSM', num_heads=2)),
     ('test-vit', dict(type='LinearPSM', width=16)),

@@ -26,6 +26,8 @@ from data_fixtures import write_demo_model
 from mmseg_maskclippp import Vocabulary
 from mmseg_maskclippp.apis import MIN_DISPLAY_SIZE, display_scale
 
+pytestmark = pytest.mark.slow  # a server and a browser in subprocesses
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 

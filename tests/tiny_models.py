@@ -1,4 +1,5 @@
-"""Tiny random-weight CLIPs of every family, for tests.
+"""Tiny random-weight CLIPs of every family, and a tiny Mask2Former, for
+tests.
 
 Registers small timm trunks (ConvNeXt, EVA02, EVA01) and open_clip model
 configs named ``test-<family>`` with ``open_clip.add_model_config``; nothing
@@ -122,3 +123,54 @@ def register_tiny_models():
 
 FAMILIES = ('test-convnext', 'test-vit', 'test-vit-avg', 'test-eva',
             'test-resnet')
+
+
+SWIN_T_PANOPTIC = ('mmdet::mask2former/mask2former_swin-t-p4-w7-224_8xb2-'
+                   'lsj-50e_coco-panoptic.py')
+_M2F_WIDTH = 32
+_M2F_ATTN = dict(embed_dims=_M2F_WIDTH, num_heads=4)
+_M2F_FFN = dict(embed_dims=_M2F_WIDTH, feedforward_channels=64)
+#: a Mask2Former small enough for CPU tests: ResNet-18 layout at a quarter
+#: of the width, 10 queries, one encoder and three decoder layers
+TINY_M2F = dict(
+    model=dict(
+        backbone=dict(
+            _delete_=True,
+            type='ResNet',
+            depth=18,
+            stem_channels=16,
+            base_channels=16,
+            out_indices=(0, 1, 2, 3),
+            norm_cfg=dict(type='BN', requires_grad=False),
+            norm_eval=True,
+            init_cfg=None),
+        panoptic_head=dict(
+            in_channels=[16, 32, 64, 128],
+            feat_channels=_M2F_WIDTH,
+            out_channels=_M2F_WIDTH,
+            num_queries=10,
+            pixel_decoder=dict(
+                norm_cfg=dict(num_groups=8),
+                encoder=dict(
+                    num_layers=1,
+                    layer_cfg=dict(self_attn_cfg=_M2F_ATTN, ffn_cfg=_M2F_FFN)),
+                positional_encoding=dict(num_feats=_M2F_WIDTH // 2)),
+            positional_encoding=dict(num_feats=_M2F_WIDTH // 2),
+            transformer_decoder=dict(
+                num_layers=3,
+                layer_cfg=dict(
+                    self_attn_cfg=_M2F_ATTN,
+                    cross_attn_cfg=_M2F_ATTN,
+                    ffn_cfg=_M2F_FFN)))))
+
+
+def tiny_m2f(checkpoint=None, **kwargs):
+    """The Mask2Former mask generator with :data:`TINY_M2F`, random weights
+    unless ``checkpoint``."""
+    from mmseg_maskclippp.models.mask_generators import Mask2FormerGenerator
+    return Mask2FormerGenerator(
+        config=SWIN_T_PANOPTIC,
+        checkpoint=checkpoint,
+        cfg_options=TINY_M2F,
+        short_side=64,
+        **kwargs)

@@ -1,8 +1,8 @@
 # MaskCLIP++ with the Linear PSM (consistency-aligned), fine-tuned with the
 # GT masks of the toy world's seen classes.
 _base_ = [
-    './_base_/toy_world.py', './_base_/maskclippp_toy_vit.py',
-    './_base_/schedule_toy.py', '../_base_/default_runtime.py'
+    './_base_/maskclippp_toy_vit.py', './_base_/schedule_toy.py',
+    '../_base_/default_runtime.py'
 ]
 custom_imports = dict(
     imports=['mmseg_maskclippp', 'mmseg_maskclippp.toy_world'],

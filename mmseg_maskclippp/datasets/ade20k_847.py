@@ -22,6 +22,7 @@ class ADE20K847Dataset(VocabularySegDataset):
                  **kwargs):
         super().__init__(
             vocabulary_file=vocabulary_file,
+            label_bits=16,
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,
             **kwargs)

@@ -24,6 +24,7 @@ class PascalContext459Dataset(VocabularySegDataset):
                  **kwargs):
         super().__init__(
             vocabulary_file=vocabulary_file,
+            label_bits=16,
             ann_file=ann_file,
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,

@@ -1,12 +1,13 @@
 """Semantic segmentation datasets whose classes are read from a vocabulary
-file next to the data (written by a dataset converter or the toy world's
-generator; mmseg ships no class list for them)."""
+file next to the data (written by you, a dataset converter or the toy
+world's generator; mmseg ships no class list for them)."""
 import os.path as osp
 import warnings
 from typing import Optional
 
 from mmseg.datasets import BaseSegDataset
 
+from mmseg_maskclippp.registry import DATASETS
 from mmseg_maskclippp.vocabulary import Vocabulary, VocabularyLike
 
 #: at most this fraction of classes may be renamed (share no synonym with
@@ -58,57 +59,93 @@ def check_label_order(labels: Vocabulary, test: Vocabulary,
                       for i in differ))
 
 
+@DATASETS.register_module()
 class VocabularySegDataset(BaseSegDataset):
-    """A :class:`BaseSegDataset` whose ``classes`` are the display names of a
-    vocabulary file (label maps without background; by default 16-bit,
-    ignore 65535).
+    """``type='VocabularySegDataset'``: images and label maps whose classes
+    are the display names of a vocabulary file next to the data (label maps
+    without background: value ``i`` is the class on line ``i``).
+
+    The dataset for your own data (docs/own_dataset.md): give each split the
+    vocabulary of its label space (e.g. the seen classes for training, all
+    classes for testing).
 
     Args:
         vocabulary_file: ``id:name,synonym,...`` file, one line per label
             value in order; a relative path is taken from ``data_root``.
+        label_bits: bit depth of the label maps, 8 (at most 255 classes,
+            loaded by mmseg's ``LoadAnnotations``) or 16 (at most 65535,
+            loaded by ``LoadUInt16Annotations``).
         test_vocabulary: the vocabulary the model predicts for this dataset
             when it is not the file's (a built-in protocol list such as
             ``'ade847'``): checked to be the file's classes in the file's
             order (:func:`check_label_order`). None: no check.
-        ignore_index: the unlabelled value of the label maps.
-        **kwargs: :class:`BaseSegDataset` arguments.
+        ignore_index: the unlabelled value of the label maps; None: the
+            largest value of ``label_bits`` (255 or 65535).
+        **kwargs: :class:`BaseSegDataset` arguments (``data_root``,
+            ``data_prefix``, ``img_suffix``, ``seg_map_suffix``,
+            ``pipeline``, ...).
+
+    Raises:
+        FileNotFoundError: no vocabulary file.
+        ValueError: ``label_bits`` is not 8 or 16, ``ignore_index`` or the
+            class count does not fit in it, the metainfo names other
+            classes, or ``reduce_zero_label`` is set.
     """
 
     METAINFO: dict = dict()
     #: what the missing-vocabulary error tells the user to do
-    VOCABULARY_SOURCE = ('it is written by the dataset converter (see '
-                         'docs/benchmarks.md)')
+    VOCABULARY_SOURCE = ('write one line "<label value>:<name>,<synonym>,'
+                         '..." per class, in label order (see '
+                         'docs/own_dataset.md)')
 
     def __init__(self,
                  vocabulary_file: str,
+                 label_bits: int,
                  test_vocabulary: Optional[VocabularyLike] = None,
                  metainfo: Optional[dict] = None,
                  data_root: Optional[str] = None,
-                 ignore_index: int = 65535,
+                 ignore_index: Optional[int] = None,
                  reduce_zero_label: bool = False,
                  **kwargs):
+        name = type(self).__name__
         if reduce_zero_label:
-            raise ValueError(f'{type(self).__name__}: labels are stored '
-                             'without background, reduce_zero_label must be '
-                             'False')
+            raise ValueError(f'{name}: labels are stored without '
+                             'background, reduce_zero_label must be False')
+        if label_bits not in (8, 16):
+            raise ValueError(f'{name}: label_bits must be 8 or 16, got '
+                             f'{label_bits!r}')
+        largest = 2**label_bits - 1
+        if ignore_index is None:
+            ignore_index = largest
+        if not 0 <= ignore_index <= largest:
+            raise ValueError(
+                f'{name}: ignore_index {ignore_index} does not fit in '
+                f'{label_bits}-bit label maps (0..{largest})')
         if data_root is not None and not osp.isabs(vocabulary_file):
             vocabulary_file = osp.join(data_root, vocabulary_file)
         if not osp.isfile(vocabulary_file):
             raise FileNotFoundError(
-                f'{type(self).__name__}: vocabulary file {vocabulary_file} '
-                f'not found; {self.VOCABULARY_SOURCE}')
+                f'{name}: vocabulary file {vocabulary_file} not found; '
+                f'{self.VOCABULARY_SOURCE}')
         self.vocabulary_file = vocabulary_file
         vocabulary = Vocabulary.from_file(vocabulary_file)
+        if ignore_index < len(vocabulary):
+            raise ValueError(
+                f'{name}: ignore_index {ignore_index} is the label of class '
+                f'{vocabulary.names[ignore_index]!r} in {vocabulary_file}; '
+                f'{label_bits}-bit label maps leave {largest} for unlabelled '
+                'pixels')
         if test_vocabulary is not None:
             check_label_order(vocabulary, Vocabulary.build(test_vocabulary),
-                              f'{type(self).__name__} {vocabulary_file}')
+                              f'{name} {vocabulary_file}')
         names = tuple(vocabulary.names)
         metainfo = dict(metainfo or {})
         if 'classes' in metainfo and tuple(metainfo['classes']) != names:
             raise ValueError(
-                f'{type(self).__name__}: metainfo classes differ from '
-                f'{vocabulary_file}; class subsets are not supported')
+                f'{name}: metainfo classes differ from {vocabulary_file}; '
+                'class subsets are not supported')
         metainfo['classes'] = names
+        self.label_bits = label_bits
         super().__init__(
             metainfo=metainfo,
             data_root=data_root,

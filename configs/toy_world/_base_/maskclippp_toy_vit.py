@@ -2,8 +2,10 @@
 # Eq. 1), loaded from the open_clip state dict the main job pretrains, as a
 # downloaded checkpoint is loaded. Vocabularies are the toy world's files.
 # Configs using it import mmseg_maskclippp.toy_world (custom_imports), which
-# registers the 'toy-world-vit' model config.
-clip_checkpoint = 'work_dirs/toy_world/clip/toy-world-vit.pt'
+# registers the 'toy-world-vit' model config. Every path is read from the
+# toy world's base (one place per path).
+_base_ = ['./toy_world.py']
+clip_checkpoint = _base_.toy_world.clip.checkpoint
 model = dict(
     type='MaskCLIPpp',
     backbone=dict(
@@ -25,7 +27,7 @@ model = dict(
         cache_dir='work_dirs/toy_world/text_cache'),
     # with one template a randomly started template-axis PSM stalls
     decode_head=dict(type='LinearPSM', width=64, init_as_mean=True),
-    train_vocabulary='work_dirs/toy_world/data/seen.txt',
-    test_vocabulary='work_dirs/toy_world/data/all.txt',
+    train_vocabulary=_base_.data_root + '/seen.txt',
+    test_vocabulary=_base_.data_root + '/all.txt',
     mask_generator=dict(type='GTMaskGenerator'),
     data_preprocessor=dict(type='MaskCLIPDataPreProcessor', size_divisor=8))

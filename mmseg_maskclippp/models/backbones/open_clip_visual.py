@@ -3,6 +3,7 @@ chosen from its model config the way open_clip's factory chooses the tower."""
 import open_clip
 
 from mmseg_maskclippp.registry import MODELS
+from ..utils.open_clip_loader import register_model_config
 from .base import OpenCLIPVisualBackbone
 from .clip_convnext import CLIPConvNeXt
 from .clip_eva import CLIPEVAViT
@@ -35,5 +36,7 @@ def visual_family(model_name: str) -> type:
 def build_open_clip_visual(model_name: str,
                            **kwargs) -> OpenCLIPVisualBackbone:
     """Build the CLIP-V backbone of ``model_name`` (same arguments as
-    :class:`OpenCLIPVisualBackbone` and the family's own)."""
+    :class:`OpenCLIPVisualBackbone` and the family's own); ``model_name``
+    may be a model-config ``.json`` file (:func:`register_model_config`)."""
+    model_name = register_model_config(model_name)
     return visual_family(model_name)(model_name=model_name, **kwargs)

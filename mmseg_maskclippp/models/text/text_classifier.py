@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from mmseg_maskclippp.registry import MODELS
 from mmseg_maskclippp.vocabulary import Vocabulary
-from ..utils.open_clip_loader import create_open_clip
+from ..utils.open_clip_loader import create_open_clip, register_model_config
 from .embedding_cache import cache_file, read_embeddings, write_embeddings
 from .truncation import warn_truncated_synonyms
 
@@ -153,8 +153,9 @@ class OpenCLIPTextClassifier(BaseModule):
     """Text embeddings of open vocabularies from an open_clip text tower.
 
     Args:
-        model_name: open_clip model config name (the same CLIP as the
-            backbone).
+        model_name: open_clip model config name, or a model-config
+            ``.json`` file of your own (the same CLIP as the backbone;
+            see :func:`register_model_config`).
         pretrained: open_clip pretrained tag, local file, or None.
         templates: template set name (``'t1'``, ``'t14'``, ``'t80'``), file
             or list.
@@ -189,6 +190,7 @@ class OpenCLIPTextClassifier(BaseModule):
         if finetune not in TEXT_FINETUNE:
             raise ValueError(f'finetune must be one of {TEXT_FINETUNE}, got '
                              f'{finetune!r}')
+        model_name = register_model_config(model_name)
         self.model_name = model_name
         self.pretrained = pretrained
         self.finetune = finetune

@@ -4,6 +4,7 @@ Both the visual backbone and the text classifier build the CLIP they need
 through :func:`create_open_clip`, so that every way of naming weights fails
 the same way, at build time, with a message that says how to fix it.
 """
+import json
 import logging
 import os.path as osp
 from contextlib import contextmanager
@@ -48,6 +49,51 @@ def _random_init_expected():
         root.removeFilter(notice)
 
 
+def register_model_config(model_name: str) -> str:
+    """The open_clip name of ``model_name``, registering it first when it is
+    a model-config file.
+
+    This is how a config names a CLIP of its own: ``model_name=
+    'path/to/my-clip.json'`` (an open_clip model config: ``embed_dim``,
+    ``vision_cfg``, ``text_cfg``) is registered with
+    ``open_clip.add_model_config`` under the file's stem (``'my-clip'``),
+    for the backbone and the text encoder alike. Any other string is an
+    open_clip name and returned as is.
+
+    Raises:
+        FileNotFoundError: ``model_name`` ends in ``.json`` and no such
+            file exists.
+        ValueError: the file is not a model config, or its stem already
+            names a different open_clip model config.
+    """
+    if not model_name.endswith('.json'):
+        return model_name
+    if not osp.isfile(model_name):
+        raise FileNotFoundError(
+            f'open_clip model config file {model_name} not found (a '
+            'model_name ending in .json names a model-config file)')
+    with open(model_name, encoding='utf-8') as f:
+        try:
+            cfg = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(
+                f'{model_name} is not valid JSON: {e}') from e
+    missing = [k for k in ('embed_dim', 'vision_cfg', 'text_cfg')
+               if k not in cfg]
+    if missing:
+        raise ValueError(f'{model_name} is not an open_clip model config: '
+                         f'it lacks {missing}')
+    name = osp.splitext(osp.basename(model_name))[0]
+    known = open_clip.get_model_config(name)
+    if known is None:
+        open_clip.add_model_config(model_name)
+    elif known != cfg:
+        raise ValueError(
+            f'{model_name}: open_clip already has a different model config '
+            f'named {name!r}; rename the file')
+    return name
+
+
 def _looks_like_path(pretrained: str) -> bool:
     return (osp.sep in pretrained or pretrained.startswith('.')
             or pretrained.endswith(
@@ -62,7 +108,8 @@ def create_open_clip(model_name: str,
     Args:
         model_name: an open_clip model config name
             (``open_clip.list_models()``),
-            e.g. ``'convnext_base_w_320'`` or ``'EVA02-L-14-336'``.
+            e.g. ``'convnext_base_w_320'`` or ``'EVA02-L-14-336'``, or a
+            model-config file of your own (:func:`register_model_config`).
         pretrained: an open_clip pretrained tag (downloaded by open_clip,
             ``open_clip.list_pretrained_tags_by_model(model_name)``), a local
             file, or None for random initialisation (for weights loaded
@@ -74,11 +121,12 @@ def create_open_clip(model_name: str,
         FileNotFoundError: ``pretrained`` names a file that does not exist.
         RuntimeError: the weights could not be downloaded or do not fit.
     """
+    model_name = register_model_config(model_name)
     if model_name not in open_clip.list_models():
         raise ValueError(
             f'unknown open_clip model {model_name!r}; see '
             'open_clip.list_models() (model configs can be added with '
-            'open_clip.add_model_config)')
+            "a model config file of your own: model_name='my-clip.json')")
     if pretrained is None:
         with _random_init_expected():
             return open_clip.create_model(model_name, pretrained=None)
@@ -127,6 +175,7 @@ def image_statistics(model_name: str,
     ``preprocess_cfg`` key): your own CLIP's statistics are given to the
     backbone (``mean``, ``std``).
     """
+    model_name = register_model_config(model_name)
     stats = dict(mean=tuple(open_clip.OPENAI_DATASET_MEAN),
                  std=tuple(open_clip.OPENAI_DATASET_STD))
     if pretrained is not None and not osp.isfile(pretrained):
