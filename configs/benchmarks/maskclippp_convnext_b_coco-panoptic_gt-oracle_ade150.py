@@ -3,6 +3,7 @@
 # panoptic, ground-truth masks (ideal generator), gamma 0.0.
 _base_ = [
     './_base_/maskclippp_convnext_b_coco-panoptic.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/ade150.py',
     '../_base_/generators/gt_oracle.py',
 ]

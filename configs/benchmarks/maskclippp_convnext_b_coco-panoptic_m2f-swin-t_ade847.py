@@ -3,6 +3,7 @@
 # panoptic, Swin-T Mask2Former (COCO panoptic) masks, gamma 0.1.
 _base_ = [
     './_base_/maskclippp_convnext_b_coco-panoptic.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/ade847.py',
     '../_base_/generators/m2f_swin_t.py',
 ]

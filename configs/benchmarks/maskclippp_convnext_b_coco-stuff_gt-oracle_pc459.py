@@ -3,6 +3,7 @@
 # fine-tuned on COCO-Stuff, ground-truth masks (ideal generator), gamma 0.0.
 _base_ = [
     './_base_/maskclippp_convnext_b_coco-stuff.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/pc459.py',
     '../_base_/generators/gt_oracle.py',
 ]

@@ -4,6 +4,7 @@
 # 0.1.
 _base_ = [
     './_base_/maskclippp_convnext_b_coco-stuff.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/pc459.py',
     '../_base_/generators/m2f_swin_l.py',
 ]

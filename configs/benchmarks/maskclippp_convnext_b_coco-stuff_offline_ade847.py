@@ -5,6 +5,7 @@
 # model.mask_generator.mask_dir=...
 _base_ = [
     './_base_/maskclippp_convnext_b_coco-stuff.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/ade847.py',
     '../_base_/generators/offline.py',
 ]

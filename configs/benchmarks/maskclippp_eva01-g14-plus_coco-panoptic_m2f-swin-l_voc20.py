@@ -4,6 +4,7 @@
 # gamma 0.1.
 _base_ = [
     './_base_/maskclippp_eva01-g14-plus_coco-panoptic.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/voc20.py',
     '../_base_/generators/m2f_swin_l.py',
 ]

@@ -10,6 +10,7 @@
 # model.mask_generator.mask_dir=...
 _base_ = [
     './_base_/maskclippp_eva02-b16_coco-panoptic.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/ade150_instance.py',
     '../_base_/generators/offline_npz.py',
 ]

@@ -3,6 +3,7 @@
 # on COCO panoptic, Swin-L Mask2Former (COCO panoptic) masks, gamma 0.1.
 _base_ = [
     './_base_/maskclippp_eva02-b16_coco-panoptic.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/voc20.py',
     '../_base_/generators/m2f_swin_l.py',
 ]

@@ -4,6 +4,7 @@
 # generator), gamma 0.0.
 _base_ = [
     './_base_/maskclippp_eva02-l14-336-text-ft_coco-stuff.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/voc20.py',
     '../_base_/generators/gt_oracle.py',
 ]

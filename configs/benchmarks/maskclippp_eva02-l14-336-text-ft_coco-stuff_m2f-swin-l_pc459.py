@@ -4,6 +4,7 @@
 # panoptic) masks, gamma 0.1.
 _base_ = [
     './_base_/maskclippp_eva02-l14-336-text-ft_coco-stuff.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/pc459.py',
     '../_base_/generators/m2f_swin_l.py',
 ]

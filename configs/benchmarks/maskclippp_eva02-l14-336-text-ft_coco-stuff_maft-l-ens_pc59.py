@@ -10,6 +10,7 @@
 # model.mask_generator.mask_dir=...
 _base_ = [
     './_base_/maskclippp_eva02-l14-336-text-ft_coco-stuff.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/pc59.py',
     '../_base_/generators/offline_npz.py',
 ]

@@ -4,6 +4,7 @@
 # panoptic) masks, gamma 0.0.
 _base_ = [
     './_base_/maskclippp_eva02-l14-336_coco-panoptic.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/ade150_panoptic.py',
     '../_base_/generators/m2f_swin_l.py',
 ]

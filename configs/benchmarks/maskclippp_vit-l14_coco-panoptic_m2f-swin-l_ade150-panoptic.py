@@ -4,6 +4,7 @@
 # gamma 0.0.
 _base_ = [
     './_base_/maskclippp_vit-l14_coco-panoptic.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/ade150_panoptic.py',
     '../_base_/generators/m2f_swin_l.py',
 ]

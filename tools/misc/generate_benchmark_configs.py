@@ -188,6 +188,7 @@ LABELS = {
 _BODY = """\
 _base_ = [
     './_base_/maskclippp_{main}.py',
+    './_base_/test_runtime.py',
     '../_base_/datasets/{dataset}',
     '../_base_/generators/{generator}',
 ]
