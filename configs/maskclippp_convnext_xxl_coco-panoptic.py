@@ -1,5 +1,6 @@
 # Paper Table 4, "ConvNeXt-XXL" row: CLIP ConvNeXt-XXL on COCO panoptic
 # with the PseudoText PSM, base lr 1e-4 (official config), CLIP lr x0.001.
+# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), 20k iterations.
 _base_ = [
     './benchmarks/_base_/maskclippp_convnext_xxl_coco-panoptic.py',
     './_base_/datasets/coco_panoptic_gt_masks.py',

@@ -4,6 +4,7 @@
 # and, as in the official code the paper's numbers come from, every text
 # block's LayerNorms and MLP ('attention+mlp'; 'attention' gives the
 # paper's wording).
+# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), 20k iterations.
 _base_ = [
     './benchmarks/_base_/maskclippp_eva02-l14-336-text-ft_coco-stuff.py',
     './_base_/datasets/coco_stuff_gt_masks_448.py',

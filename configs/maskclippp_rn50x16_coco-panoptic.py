@@ -1,5 +1,6 @@
 # Paper Table 4, "RN50x16" row: OpenAI CLIP RN50x16 on COCO panoptic with
 # the Linear PSM; every CLIP-V parameter trains at lr x0.01.
+# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), 20k iterations.
 _base_ = [
     './benchmarks/_base_/maskclippp_rn50x16_coco-panoptic.py',
     './_base_/datasets/coco_panoptic_gt_masks.py',

@@ -150,6 +150,23 @@ def test_benchmark_model_is_the_main_model(main):
     assert tested == trained
 
 
+@pytest.mark.parametrize('main', MAINS)
+def test_main_config_header_states_its_batch_and_schedule(main):
+    """The names carry no batch / schedule (docs/benchmarks.md, "Config
+    names"): the comment header states them, and says what the config
+    does."""
+    path = osp.join(ROOT, 'configs', f'maskclippp_{main}.py')
+    with open(path) as f:
+        header = f.read().split('_base_ = [')[0]
+    assert '# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), ' \
+        '20k iterations.' in header
+    cfg = Config.fromfile(path)
+    assert cfg.auto_scale_lr.base_batch_size == 4
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.train_cfg.max_iters == 20000
+    assert [s['end'] for s in cfg.param_scheduler] == [20000]
+
+
 @pytest.mark.parametrize('path', LEAVES, ids=osp.basename)
 def test_benchmark_config_loads(path):
     main, gen, bench = parse(path)
