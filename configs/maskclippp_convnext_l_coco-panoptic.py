@@ -1,11 +1,12 @@
 # Paper Table 4, "ConvNeXt-L" row: CLIP ConvNeXt-L on COCO panoptic with the
 # PseudoText PSM, base lr 1e-4 (official config), CLIP lr x0.001.
+# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), 20k iterations.
 _base_ = [
-    './_base_/models/maskclippp_convnext_l.py',
+    './benchmarks/_base_/maskclippp_convnext_l_coco-panoptic.py',
     './_base_/datasets/coco_panoptic_gt_masks.py',
     './_base_/maskclippp_runtime.py'
 ]
-model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
+model = dict(test_vocabulary='ade150')
 # base lr 1e-4 (official config); the cosine still ends at 1e-5 (official
 # BASE_LR_END) times each group's multiplier
 lr, lr_end = 1e-4, 1e-5

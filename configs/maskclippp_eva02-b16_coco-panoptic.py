@@ -1,11 +1,12 @@
 # Paper Table 4, "EVA02 ViT-B/16" row: EVA02-CLIP ViT-B/16 on COCO panoptic
 # with the Linear PSM; position embedding and attention input projections
 # train at lr x0.01; 512 crops give a 32 x 32 grid.
+# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), 20k iterations.
 _base_ = [
-    './_base_/models/maskclippp_eva02_b16.py',
+    './benchmarks/_base_/maskclippp_eva02-b16_coco-panoptic.py',
     './_base_/datasets/coco_panoptic_gt_masks_512.py',
     './_base_/maskclippp_runtime.py'
 ]
-model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
+model = dict(test_vocabulary='ade150')
 optim_wrapper = dict(
     paramwise_cfg=dict(lr_mult={'backbone.clip': 0.01}))

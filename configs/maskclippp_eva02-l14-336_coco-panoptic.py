@@ -1,10 +1,11 @@
 # Paper Table 4, "EVA02 ViT-L/14-336" row: EVA02-CLIP ViT-L/14-336 on COCO
 # panoptic with the Linear PSM; 448 crops give a 32 x 32 grid.
+# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), 20k iterations.
 _base_ = [
-    './_base_/models/maskclippp_eva02_l14_336.py',
+    './benchmarks/_base_/maskclippp_eva02-l14-336_coco-panoptic.py',
     './_base_/datasets/coco_panoptic_gt_masks_448.py',
     './_base_/maskclippp_runtime.py'
 ]
-model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
+model = dict(test_vocabulary='ade150')
 optim_wrapper = dict(
     paramwise_cfg=dict(lr_mult={'backbone.clip': 0.01}))

@@ -1,10 +1,11 @@
 # Paper Table 4, "RN50x16" row: OpenAI CLIP RN50x16 on COCO panoptic with
 # the Linear PSM; every CLIP-V parameter trains at lr x0.01.
+# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), 20k iterations.
 _base_ = [
-    './_base_/models/maskclippp_rn50x16.py',
+    './benchmarks/_base_/maskclippp_rn50x16_coco-panoptic.py',
     './_base_/datasets/coco_panoptic_gt_masks.py',
     './_base_/maskclippp_runtime.py'
 ]
-model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
+model = dict(test_vocabulary='ade150')
 optim_wrapper = dict(
     paramwise_cfg=dict(lr_mult={'backbone.clip': 0.01}))

@@ -1,10 +1,11 @@
 # Paper Table 4, OpenAI "ViT-L/14" row: OpenAI CLIP ViT-L/14 on COCO
 # panoptic with the Linear PSM; 448 crops give a 32 x 32 grid.
+# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), 20k iterations.
 _base_ = [
-    './_base_/models/maskclippp_vit_l14.py',
+    './benchmarks/_base_/maskclippp_vit-l14_coco-panoptic.py',
     './_base_/datasets/coco_panoptic_gt_masks_448.py',
     './_base_/maskclippp_runtime.py'
 ]
-model = dict(train_vocabulary='coco_panoptic', test_vocabulary='ade150')
+model = dict(test_vocabulary='ade150')
 optim_wrapper = dict(
     paramwise_cfg=dict(lr_mult={'backbone.clip': 0.01}))

@@ -2,9 +2,9 @@
 model config; one per dataset kind runs end to end through mmengine's
 Runner (tiny random CLIP, generated data)."""
 import glob
+import importlib.util
 import json
 import os.path as osp
-import re
 
 import mmcv
 import numpy as np
@@ -17,7 +17,18 @@ from test_datasets import write_ade847
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BENCH_DIR = osp.join(ROOT, 'configs', 'benchmarks')
-LEAVES = sorted(glob.glob(osp.join(BENCH_DIR, '*.py')))
+_spec = importlib.util.spec_from_file_location(
+    'generate_benchmark_configs',
+    osp.join(ROOT, 'tools', 'misc', 'generate_benchmark_configs.py'))
+generator = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generator)
+#: the benchmark matrix, from the table the configs are generated from
+MATRIX = {
+    osp.join(BENCH_DIR, f'maskclippp_{main}_{gen}_{bench}.py'):
+    (main, gen, bench)
+    for main, gen, bench in generator.benchmark_configs()
+}
+LEAVES = sorted(MATRIX)
 MAINS = sorted(
     osp.basename(p)[len('maskclippp_'):-3]
     for p in glob.glob(osp.join(ROOT, 'configs', 'maskclippp_*.py')))
@@ -50,16 +61,6 @@ BENCHMARKS = {  # name: (dataset type, test vocabulary, tasks)
     'ade150-instance': ('mmdet.ADE20KInstanceDataset', 'ade150_panoptic',
                         ('semantic', 'instance')),
 }
-#: the dataset base of each benchmark (configs/_base_/datasets/)
-DATASET_BASES = {
-    'ade847': 'ade847.py',
-    'pc459': 'pc459.py',
-    'ade150': 'ade150.py',
-    'pc59': 'pc59.py',
-    'voc20': 'voc20.py',
-    'ade150-panoptic': 'ade150_panoptic.py',
-    'ade150-instance': 'ade150_instance.py',
-}
 #: test-pipeline resize (short side, long side at most) of each model's
 #: official config, whatever the benchmark (official-implementation fact
 #: sheet, sections 5.3 and 6.1): the COCO-Panoptic configs' test mapper,
@@ -78,20 +79,43 @@ OFFICIAL_TEST_SIZE = {
     'convnext_b_coco-stuff': (1024, 2048),
     'eva02-l14-336-text-ft_coco-stuff': (512, 2048),
 }
-NAME = re.compile(r'maskclippp_(?P<main>.+)_(?P<gen>{})_(?P<bench>{})\.py$'
-                  .format('|'.join(GENERATORS), '|'.join(BENCHMARKS)))
 
 
 def parse(path):
-    match = NAME.match(osp.basename(path))
-    assert match, f'{path}: name is not maskclippp_<main>_<gen>_<bench>.py'
-    return match['main'], match['gen'], match['bench']
+    return MATRIX[path]
+
+
+def test_benchmark_configs_are_the_generated_ones(capsys):
+    """Every file in configs/benchmarks is what the generator's table
+    writes, and the table names no other."""
+    assert generator.main(['--check']) == 0, capsys.readouterr().out
+    assert sorted(glob.glob(osp.join(BENCH_DIR, '*.py'))) == LEAVES
+
+
+def test_generator_check_reports_an_edited_config(tmp_path, monkeypatch,
+                                                  capsys):
+    """``--check`` fails on a hand edit and on a file the table lacks."""
+    leaf = osp.join(str(tmp_path), osp.basename(LEAVES[0]))
+    monkeypatch.setattr(generator, 'OUT_DIR', str(tmp_path))
+    assert generator.main([]) == 0
+    assert generator.main(['--check']) == 0
+    with open(leaf, 'a') as f:
+        f.write('model = dict(ensemble=dict(gamma=0.5))\n')
+    assert generator.main(['--check']) == 1
+    assert osp.basename(leaf) in capsys.readouterr().out
+    assert generator.main([]) == 0  # rewrites it
+    assert generator.main(['--check']) == 0
+    open(osp.join(str(tmp_path), 'maskclippp_x.py'), 'w').close()
+    assert generator.main(['--check']) == 1
+    assert 'not in the table' in capsys.readouterr().out
 
 
 def test_every_main_model_on_every_benchmark():
     covered = {parse(p)[::2] for p in LEAVES}
     assert covered == {(m, b) for m in MAINS for b in BENCHMARKS}
     assert set(OFFICIAL_TEST_SIZE) == set(MAINS)
+    assert set(generator.MODELS) == set(MAINS)
+    assert set(generator.GENERATORS) == set(GENERATORS)
 
 
 @pytest.mark.parametrize('path', LEAVES, ids=osp.basename)
@@ -106,7 +130,7 @@ def test_benchmark_test_size_is_the_models_official_one(path):
     assert [t for t in pipeline if 'Resize' in t['type']] == [resize]
     dataset = Config.fromfile(
         osp.join(ROOT, 'configs', '_base_', 'datasets',
-                 DATASET_BASES[bench])).test_dataloader.dataset
+                 generator.BENCHMARKS[bench][0])).test_dataloader.dataset
     assert dataset.pipeline[1]['type'] == 'ResizeShortestEdge'
     assert pipeline == dataset.pipeline[:1] + [resize] + dataset.pipeline[2:]
     assert cfg.val_dataloader == cfg.test_dataloader
@@ -114,18 +138,40 @@ def test_benchmark_test_size_is_the_models_official_one(path):
 
 @pytest.mark.parametrize('main', MAINS)
 def test_benchmark_model_is_the_main_model(main):
-    trained = Config.fromfile(
-        osp.join(ROOT, 'configs', f'maskclippp_{main}.py')).model.to_dict()
+    """A main config takes its model from the benchmark model base (no
+    copy) and changes only the vocabulary it validates on."""
+    path = osp.join(ROOT, 'configs', f'maskclippp_{main}.py')
+    with open(path) as f:
+        assert f"'./benchmarks/_base_/maskclippp_{main}.py'" in f.read()
+    trained = Config.fromfile(path).model.to_dict()
     tested = Config.fromfile(
         osp.join(BENCH_DIR, '_base_', f'maskclippp_{main}.py')).model.to_dict()
-    trained.pop('test_vocabulary')
+    assert trained.pop('test_vocabulary') == 'ade150'
     assert tested == trained
+
+
+@pytest.mark.parametrize('main', MAINS)
+def test_main_config_header_states_its_batch_and_schedule(main):
+    """The names carry no batch / schedule (docs/benchmarks.md, "Config
+    names"): the comment header states them, and says what the config
+    does."""
+    path = osp.join(ROOT, 'configs', f'maskclippp_{main}.py')
+    with open(path) as f:
+        header = f.read().split('_base_ = [')[0]
+    assert '# Schedule: total batch 4 (2 GPUs x 2 images, auto_scale_lr), ' \
+        '20k iterations.' in header
+    cfg = Config.fromfile(path)
+    assert cfg.auto_scale_lr.base_batch_size == 4
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.train_cfg.max_iters == 20000
+    assert [s['end'] for s in cfg.param_scheduler] == [20000]
 
 
 @pytest.mark.parametrize('path', LEAVES, ids=osp.basename)
 def test_benchmark_config_loads(path):
     main, gen, bench = parse(path)
     with open(path) as f:
+        assert f.readline() == generator.HEADER + '\n'
         assert f.readline().startswith(('# Paper', '# Official'))
     cfg = Config.fromfile(path)
     dataset_type, vocabulary, tasks = BENCHMARKS[bench]

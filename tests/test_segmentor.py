@@ -161,6 +161,44 @@ def test_one_open_clip_model_serves_both_towers(monkeypatch, tmp_path):
     assert built == ['test-vit'] * 2
 
 
+def test_text_encoder_defaults_to_the_backbones_clip(monkeypatch,
+                                                     tmp_path):
+    """A text encoder without model_name takes the backbone's model name,
+    weights and download folder, and shares its open_clip model."""
+    import open_clip
+    built = []
+    create = open_clip.create_model
+
+    def counting(name, *args, **kwargs):
+        built.append(name)
+        return create(name, *args, **kwargs)
+
+    weights = tmp_path / 'clip.pt'
+    state = create('test-vit').state_dict()
+    torch.save(state, weights)
+    monkeypatch.setattr(open_clip, 'create_model', counting)
+    text_encoder = dict(
+        type='OpenCLIPTextClassifier', templates='t1', cache_dir=None)
+    model = make_segmentor(
+        'test-vit', text_encoder=text_encoder,
+        backbone=dict(type='OpenCLIPVisual', model_name='test-vit',
+                      pretrained=str(weights)))
+    assert built == ['test-vit']
+    assert model.text_encoder.model_name == 'test-vit'
+    torch.testing.assert_close(
+        model.text_encoder.clip.token_embedding.weight,
+        state['token_embedding.weight'])
+    # a text encoder naming its own weights keeps them (and its own model)
+    built.clear()
+    model = make_segmentor(
+        'test-vit', text_encoder=dict(text_encoder, pretrained=None),
+        backbone=dict(type='OpenCLIPVisual', model_name='test-vit',
+                      pretrained=str(weights)))
+    assert built == ['test-vit'] * 2
+    assert not torch.equal(model.text_encoder.clip.token_embedding.weight,
+                           state['token_embedding.weight'])
+
+
 def test_classify_masks_rejects_bad_inputs():
     model = make_segmentor('test-vit').eval()
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):

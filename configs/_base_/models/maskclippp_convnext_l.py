@@ -5,7 +5,4 @@ model = dict(
     backbone=dict(
         model_name='convnext_large_d_320',
         pretrained='laion2b_s29b_b131k_ft_soup'),
-    text_encoder=dict(
-        model_name='convnext_large_d_320',
-        pretrained='laion2b_s29b_b131k_ft_soup'),
     test_cfg=dict(clip_short_side=640))

@@ -5,7 +5,4 @@ model = dict(
     backbone=dict(
         model_name='convnext_xxlarge',
         pretrained='laion2b_s34b_b82k_augreg_soup'),
-    text_encoder=dict(
-        model_name='convnext_xxlarge',
-        pretrained='laion2b_s34b_b82k_augreg_soup'),
     test_cfg=dict(clip_short_side=640))

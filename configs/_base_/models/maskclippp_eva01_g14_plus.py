@@ -5,6 +5,4 @@ model = dict(
     data_preprocessor=dict(size_divisor=14),
     backbone=dict(
         model_name='EVA01-g-14-plus', pretrained='merged2b_s11b_b114k'),
-    text_encoder=dict(
-        model_name='EVA01-g-14-plus', pretrained='merged2b_s11b_b114k'),
     test_cfg=dict(clip_short_side=336))

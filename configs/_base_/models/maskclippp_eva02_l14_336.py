@@ -4,6 +4,4 @@ _base_ = ['./maskclippp_eva02_b16.py']
 model = dict(
     data_preprocessor=dict(size_divisor=14),
     backbone=dict(model_name='EVA02-L-14-336', pretrained='merged2b_s6b_b61k'),
-    text_encoder=dict(
-        model_name='EVA02-L-14-336', pretrained='merged2b_s6b_b61k'),
     test_cfg=dict(clip_short_side=392))

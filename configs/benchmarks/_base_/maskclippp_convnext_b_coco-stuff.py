@@ -1,9 +1,7 @@
-# The model of configs/maskclippp_convnext_b_coco-stuff.py
-# for its benchmark configs (tests/test_benchmark_configs.py checks
-# that the two agree).
-_base_ = [
-    '../../_base_/models/maskclippp_convnext_b.py', './test_runtime.py'
-]
+# The trained model of configs/maskclippp_convnext_b_coco-stuff.py (which
+# inherits this file for its model) and its official test size, for its
+# benchmark configs (configs/benchmarks/*.py).
+_base_ = ['../../_base_/models/maskclippp_convnext_b.py']
 model = dict(train_vocabulary='coco_stuff')
 # Test size of the official COCO-Stuff ConvNeXt-B config: short side 1024, long
 # side at most 2048. CLIP and the mask generator resize the test image again;

@@ -1,9 +1,7 @@
-# The model of configs/maskclippp_eva02-l14-336_coco-panoptic.py
-# for its benchmark configs (tests/test_benchmark_configs.py checks
-# that the two agree).
-_base_ = [
-    '../../_base_/models/maskclippp_eva02_l14_336.py', './test_runtime.py'
-]
+# The trained model of configs/maskclippp_eva02-l14-336_coco-panoptic.py
+# (which inherits this file for its model) and its official test size, for
+# its benchmark configs (configs/benchmarks/*.py).
+_base_ = ['../../_base_/models/maskclippp_eva02_l14_336.py']
 model = dict(train_vocabulary='coco_panoptic')
 # Test size of the official COCO-Panoptic configs: short side 800, long side at
 # most 2560. CLIP and the mask generator resize the test image again; benchmark

@@ -75,6 +75,27 @@ def shares_open_clip(backbone: dict, text_encoder: dict) -> bool:
             text_encoder.get('open_clip_cache_dir'))
 
 
+def with_backbone_clip(backbone: dict, text_encoder: dict) -> dict:
+    """The text encoder config, with the backbone's open_clip model where it
+    names none.
+
+    A text encoder config without ``model_name`` (and without a built
+    ``clip_model``) takes the backbone's ``model_name`` and, unless it sets
+    them, its ``pretrained`` and ``cache_dir`` (as
+    ``open_clip_cache_dir``), so a config names its CLIP once.
+    """
+    if not isinstance(backbone, dict) or not isinstance(text_encoder, dict) \
+            or 'model_name' in text_encoder or 'clip_model' in text_encoder \
+            or 'model_name' not in backbone:
+        return text_encoder
+    defaults = dict(model_name=backbone['model_name'])
+    if 'pretrained' in backbone:
+        defaults['pretrained'] = backbone['pretrained']
+    if 'cache_dir' in backbone:
+        defaults['open_clip_cache_dir'] = backbone['cache_dir']
+    return {**defaults, **text_encoder}
+
+
 def pad_images(images: Sequence[Tensor], divisor: int,
                colour: Sequence[float]) -> Tensor:
     """Stack (3, H_i, W_i) images padded bottom/right with ``colour`` to the
@@ -114,6 +135,10 @@ class MaskCLIPpp(BaseSegmentor):
     Args:
         backbone: CLIP-V (``OpenCLIPVisual`` or one family class).
         text_encoder: CLIP-T (``OpenCLIPTextClassifier``), same CLIP.
+            Without ``model_name`` it takes the backbone's ``model_name``
+            and, unless set, ``pretrained`` and ``cache_dir`` (see
+            :func:`with_backbone_clip`); both towers then share one built
+            open_clip model.
         decode_head: the PSM (``LinearPSM``, ``PseudoTextPSM``, ...);
             ``embed_dims`` and ``num_templates`` are filled in.
         neck: the mask-pooling neck; ``pooling`` and ``attention_layout``
@@ -161,7 +186,7 @@ class MaskCLIPpp(BaseSegmentor):
             MaskCLIP++ has no training options here).
         pretrained: None (accepted because mmseg's ``init_model`` sets it;
             the CLIP weights come from ``backbone.pretrained`` and
-            ``text_encoder.pretrained``).
+            ``text_encoder.pretrained``, which defaults to the former).
 
     Loading a state dict that lacks weights of CLIP-V, the neck, the PSM or
     a fine-tuned CLIP-T raises :class:`CheckpointMismatchError` naming the
@@ -199,6 +224,7 @@ class MaskCLIPpp(BaseSegmentor):
                 or dict(type='MaskCLIPDataPreProcessor', size_divisor=32))
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        text_encoder = with_backbone_clip(backbone, text_encoder)
         # one open_clip model for both towers when they name the same
         # weights: built (and its weights read) once, not twice
         shared = dict(clip_model=create_open_clip(
