@@ -12,8 +12,8 @@ import pytest
 from mmengine import Config
 from mmengine.runner import Runner
 
+from data_fixtures import tiny, write_ade847
 from mmseg_maskclippp.vocabulary import Vocabulary
-from test_datasets import write_ade847
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BENCH_DIR = osp.join(ROOT, 'configs', 'benchmarks')
@@ -269,27 +269,6 @@ def write_ade_coco(root, kind):
     return root
 
 
-def tiny(cfg, work_dir, data_root):
-    """Tiny random CLIP, one template, small images, no workers."""
-    for part in (cfg.model.backbone, cfg.model.text_encoder):
-        part.model_name = 'test-convnext'
-        part.pretrained = None
-    cfg.model.text_encoder.templates = 't1'
-    cfg.model.text_encoder.cache_dir = osp.join(work_dir, 'text_cache')
-    cfg.model.decode_head.num_heads = 2
-    cfg.model.test_cfg.clip_short_side = 32
-    cfg.work_dir = work_dir
-    loader = cfg.test_dataloader
-    loader.num_workers = 0
-    loader.persistent_workers = False
-    loader.dataset.data_root = data_root
-    for step in loader.dataset.pipeline:
-        if step['type'] == 'ResizeShortestEdge':
-            step.update(scale=32, max_size=64)
-    cfg.val_dataloader = loader
-    return cfg
-
-
 def test_semantic_benchmark_runs_end_to_end(tmp_path):
     """A-847 (16-bit labels) with the GT oracle: mIoU and mask accuracy;
     the model predicts the protocol list, which the dataset checks against
@@ -365,6 +344,7 @@ def test_ade20k_panoptic_predictions_are_what_mmdet_reads(tmp_path):
             assert (instance > 0) == (names[label] in things)
 
 
+@pytest.mark.slow
 def test_benchmark_config_runs_with_every_test_entry_point(tmp_path):
     """tools/test.py and ``mim test mmseg`` evaluate a checkpoint with a
     benchmark config (tools/dist_test.sh starts tools/test.py through

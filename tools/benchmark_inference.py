@@ -49,7 +49,6 @@ from mmseg_maskclippp import Vocabulary
 from mmseg_maskclippp.models.necks.mask_pooling import MaskEmbeddings
 from mmseg_maskclippp.models.postprocessing import (semantic_inference,
                                                     semantic_labels)
-from mmseg_maskclippp.models.text.text_classifier import load_templates
 from mmseg_maskclippp.registry import MODELS
 
 STAGES = ('psm-linear', 'psm-pseudotext', 'semantic', 'text')
