@@ -1,6 +1,7 @@
 """The benchmark configs: every one loads and matches its name and main
 model config; one per dataset kind runs end to end through mmengine's
 Runner (tiny random CLIP, generated data)."""
+import functools
 import glob
 import importlib.util
 import json
@@ -85,6 +86,12 @@ def parse(path):
     return MATRIX[path]
 
 
+@functools.lru_cache(maxsize=None)
+def load(path):
+    """A config parsed once for every test that reads it (read only)."""
+    return Config.fromfile(path)
+
+
 def test_benchmark_configs_are_the_generated_ones(capsys):
     """Every file in configs/benchmarks is what the generator's table
     writes, and the table names no other."""
@@ -123,12 +130,12 @@ def test_benchmark_test_size_is_the_models_official_one(path):
     """The test pipeline is the dataset's with its one resize set to the
     model's official test size."""
     main, _, bench = parse(path)
-    cfg = Config.fromfile(path)
+    cfg = load(path)
     short, long = OFFICIAL_TEST_SIZE[main]
     resize = dict(type='ResizeShortestEdge', scale=short, max_size=long)
     pipeline = cfg.test_dataloader.dataset.pipeline
     assert [t for t in pipeline if 'Resize' in t['type']] == [resize]
-    dataset = Config.fromfile(
+    dataset = load(
         osp.join(ROOT, 'configs', '_base_', 'datasets',
                  generator.BENCHMARKS[bench][0])).test_dataloader.dataset
     assert dataset.pipeline[1]['type'] == 'ResizeShortestEdge'
@@ -173,7 +180,7 @@ def test_benchmark_config_loads(path):
     with open(path) as f:
         assert f.readline() == generator.HEADER + '\n'
         assert f.readline().startswith(('# Paper', '# Official'))
-    cfg = Config.fromfile(path)
+    cfg = load(path)
     dataset_type, vocabulary, tasks = BENCHMARKS[bench]
     assert cfg.test_dataloader.dataset.type == dataset_type
     assert cfg.val_dataloader == cfg.test_dataloader
