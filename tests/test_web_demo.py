@@ -101,6 +101,8 @@ def test_names_are_escaped_in_the_legend(server, tiny):
     ('not an image', 'cannot decode broken.png: not an image file'),
     ('huge image', r'huge.png is 1200 x 1000 pixels \(1.2 megapixels\); '
      'this demo takes up to 1 megapixels'),
+    ('1 x 2000 image', 'thin.png: the image is 1 x 2000 pixels; .* at least '
+     '16'),
     ('no image', 'no image: upload one'),
 ])
 def test_bad_requests_get_a_message_and_the_server_keeps_serving(
@@ -118,6 +120,9 @@ def test_bad_requests_get_a_message_and_the_server_keeps_serving(
     elif case == 'huge image':
         Image.new('RGB', (1200, 1000)).save(tmp_path / 'huge.png')
         image = _upload(tmp_path / 'huge.png')
+    elif case == '1 x 2000 image':
+        Image.new('RGB', (2000, 1)).save(tmp_path / 'thin.png')
+        image = _upload(tmp_path / 'thin.png')
     else:
         image = None
     with pytest.raises(gr.Error, match=message):

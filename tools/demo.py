@@ -16,7 +16,8 @@ R + 256 G + 65536 B) and ``vocabulary.txt`` (the class of every index).
 Every input (images, vocabulary, generator, checkpoint) is checked before
 anything is written; a bad one stops the demo with a message. Images must
 be at least ``MIN_IMAGE_SIDE`` (16) pixels on their short side and at most
-``MAX_ASPECT_RATIO`` (16) times longer than that.
+``MAX_ASPECT_RATIO`` (16) times longer than that (``check_image_size`` in
+``mmseg_maskclippp.apis``).
 """  # noqa: E501
 import argparse
 import os
@@ -31,19 +32,14 @@ from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
 from mmseg_maskclippp.apis import (MIN_DISPLAY_SIZE, PredictionVisualizer,
-                                   build_test_pipeline, inference_segmentor,
-                                   init_segmentor, load_generator_config,
-                                   parse_vocabulary)
+                                   build_test_pipeline, check_image_size,
+                                   inference_segmentor, init_segmentor,
+                                   load_generator_config, parse_vocabulary)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GENERATOR_DIR = osp.join(ROOT, 'configs', '_base_', 'generators')
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
                     '.webp')
-#: the smallest short side and the largest long / short ratio of an input
-#: image: thinner images hold nothing to segment and break the resizing
-#: and the drawing
-MIN_IMAGE_SIDE = 16
-MAX_ASPECT_RATIO = 16
 
 
 def parse_args(argv=None):
@@ -97,17 +93,6 @@ def parse_args(argv=None):
         help='override config entries, e.g. '
         'model.test_cfg.object_mask_threshold=0.5')
     return parser.parse_args(argv)
-
-
-def check_image_size(path: str, height: int, width: int) -> None:
-    """An image must be at least ``MIN_IMAGE_SIDE`` pixels on its short
-    side and at most ``MAX_ASPECT_RATIO`` times longer than wide."""
-    short, long = min(height, width), max(height, width)
-    if short < MIN_IMAGE_SIDE or long > MAX_ASPECT_RATIO * short:
-        raise ValueError(
-            f'{path}: the image is {height} x {width} pixels; the demo '
-            f'needs at least {MIN_IMAGE_SIDE} pixels on the short side and '
-            f'a long side at most {MAX_ASPECT_RATIO} times the short one')
 
 
 def list_images(inputs: List[str]) -> List[str]:

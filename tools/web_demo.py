@@ -39,8 +39,9 @@ import torch
 from mmengine.config import DictAction
 from PIL import Image
 
-from mmseg_maskclippp.apis import (Segmentation, Segmenter, init_segmentor,
-                                   load_generator_config, parse_vocabulary)
+from mmseg_maskclippp.apis import (Segmentation, Segmenter, check_image_size,
+                                   init_segmentor, load_generator_config,
+                                   parse_vocabulary)
 from mmseg_maskclippp.models.segmentors.maskclippp import TASKS
 from mmseg_maskclippp.vocabulary import Vocabulary
 
@@ -136,8 +137,9 @@ def request_vocabulary(classes: Optional[str], vocabularies: List[str],
 
 def check_image(path: str, name: str, max_megapixels: float) -> None:
     """Raise ``ValueError`` naming the upload ``name`` when the file is not
-    an image we can decode or has more than ``max_megapixels``; the size is
-    read from the header, before anything is decoded."""
+    an image we can decode, has more than ``max_megapixels`` (read from the
+    header, before anything is decoded) or a size the CLI demo refuses too
+    (:func:`check_image_size`)."""
     try:
         with Image.open(path) as image:
             width, height = image.size
@@ -159,6 +161,7 @@ def check_image(path: str, name: str, max_megapixels: float) -> None:
         raise ValueError(f'cannot decode {name}: {e}') from e
     if decoded is None:
         raise ValueError(f'cannot decode {name}: the image data is broken')
+    check_image_size(name, *decoded.shape[:2])
 
 
 def legend_html(segmentation: Segmentation) -> str:

@@ -31,11 +31,28 @@ from mmseg_maskclippp.vocabulary import VocabularyLike
 
 #: generators that cannot make masks for a user's image
 GT_GENERATORS = ('GTMaskGenerator', )
+#: the smallest short side and the largest long / short ratio of an input
+#: image: thinner images hold nothing to segment and break the resizing
+#: and the drawing
+MIN_IMAGE_SIDE = 16
+MAX_ASPECT_RATIO = 16
 
 
 def _type_name(cfg: dict) -> str:
     """``'mmseg.GTMaskGenerator'`` -> ``'GTMaskGenerator'``."""
     return str(cfg.get('type', '')).split('.')[-1]
+
+
+def check_image_size(path: str, height: int, width: int) -> None:
+    """An image must be at least ``MIN_IMAGE_SIDE`` pixels on its short
+    side and at most ``MAX_ASPECT_RATIO`` times longer than wide (the CLI
+    and web demos check every input with it)."""
+    short, long = min(height, width), max(height, width)
+    if short < MIN_IMAGE_SIDE or long > MAX_ASPECT_RATIO * short:
+        raise ValueError(
+            f'{path}: the image is {height} x {width} pixels; the demo '
+            f'needs at least {MIN_IMAGE_SIDE} pixels on the short side and '
+            f'a long side at most {MAX_ASPECT_RATIO} times the short one')
 
 
 def load_generator_config(spec: str,
