@@ -175,6 +175,78 @@ def test_pseudo_text_psm_by_hand(inputs):
     assert not torch.allclose(ablation(**inputs), out)
 
 
+def _pseudo_text_reference(psm, inputs):
+    """The attention module as it is (the training parametrisation)."""
+    fold = psm.fold_inference
+    psm.fold_inference = False
+    try:
+        with torch.no_grad():
+            return psm(**inputs)
+    finally:
+        psm.fold_inference = fold
+
+
+@pytest.mark.parametrize('text_residual', [True, False])
+def test_pseudo_text_psm_folded_inference_equals_the_attention_module(
+        inputs, text_residual):
+    torch.manual_seed(0)
+    psm = PseudoTextPSM(D, T, num_heads=2,
+                        text_residual=text_residual).eval()
+    with torch.no_grad():
+        folded = psm(**inputs)
+    expected = _pseudo_text_reference(psm, inputs)
+    # (the reference path is checked by hand in the test above)
+    torch.testing.assert_close(folded, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_pseudo_text_psm_kept_query_follows_text_and_weights(inputs):
+    """The query of the vocabulary is kept between calls, never stale: a
+    training step, load_state_dict, another vocabulary and an in-place
+    change of the text are all seen at the next call."""
+    torch.manual_seed(0)
+    psm = PseudoTextPSM(D, T, num_heads=2).eval()
+
+    def check():
+        with torch.no_grad():
+            out = psm(**inputs)
+        torch.testing.assert_close(out, _pseudo_text_reference(psm, inputs),
+                                   atol=1e-5, rtol=1e-5)
+        return out
+
+    before = check()
+    psm.train()
+    opt = torch.optim.AdamW(psm.parameters(), lr=0.1, fused=True)
+    psm(**inputs).sum().backward()
+    opt.step()
+    psm.eval()
+    after_step = check()
+    assert not torch.allclose(before, after_step, atol=1e-3)
+
+    other = PseudoTextPSM(D, T, num_heads=2)
+    psm.load_state_dict(other.state_dict())
+    loaded = check()
+    assert not torch.allclose(after_step, loaded, atol=1e-3)
+
+    inputs['text_embeds'] = inputs['text_embeds'].flip(0)
+    new_vocabulary = check()
+    assert not torch.allclose(loaded, new_vocabulary, atol=1e-3)
+    inputs['text_embeds'].mul_(-1)
+    changed_in_place = check()
+    assert not torch.allclose(new_vocabulary, changed_in_place, atol=1e-3)
+
+
+def test_pseudo_text_psm_folded_under_autocast(inputs):
+    torch.manual_seed(0)
+    psm = PseudoTextPSM(D, T, num_heads=2).eval()
+    expected = _pseudo_text_reference(psm, inputs)
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        folded = psm(**inputs)
+    assert folded.dtype == torch.bfloat16
+    # bf16 rounding (8 bits of mantissa) of logits of magnitude ~sqrt(D)
+    torch.testing.assert_close(folded.float(), expected, atol=0.1,
+                               rtol=0.02)
+
+
 def test_pseudo_text_psm_needs_patches(inputs):
     inputs['patch_embeds'] = None
     with pytest.raises(ValueError, match='patch_embeds'):

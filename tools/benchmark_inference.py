@@ -9,7 +9,10 @@ Stages (random weights, nothing downloaded):
   (Q, D) x (D, Ka) product.
 * ``psm-pseudotext``: the same for the PseudoText PSM. Reference: the
   (Q, Ka, T) similarities computed although the PSM never reads them (the
-  segmentor before ``needs_similarities``); optimised: skipped.
+  segmentor before ``needs_similarities``) and the attention module run as
+  it is (``fold_inference=False``); optimised: no similarities, the patch
+  projection folded into the key and value projections and the query of
+  the vocabulary kept between calls.
 * ``semantic``: class scores x masks -> label map at the original size.
   Reference: the (K, H, W) score map, then its argmax; optimised: the
   labels a pixel chunk at a time (``semantic_labels``). Labels are checked
@@ -22,8 +25,10 @@ Each stage's reference and optimised calls alternate ``--repeats`` times;
 the table gives median times, the median of the per-repeat time ratios and
 the peak memory each call allocates on top of its inputs (CUDA: the
 allocator's peak; CPU: the process's peak resident set, reset before the
-call, with glibc returning large blocks to the system). A shared machine
-slows both paths alike, so the ratios are the numbers to read.
+call, with glibc returning large blocks to the system). Memory is
+measured after all timings: that allocator setting maps and unmaps every
+large block, which would slow the timed calls. A shared machine slows
+both paths alike, so the ratios are the numbers to read.
 
     python tools/benchmark_inference.py                  # CPU, and CUDA
     python tools/benchmark_inference.py --devices cpu --repeats 5
@@ -86,6 +91,9 @@ def parse_args(argv=None):
 
 # ----------------------------------------------------------------------
 # measuring
+LIBC = ctypes.CDLL(ctypes.util.find_library('c'))
+
+
 def _status_kib(key: str) -> int:
     with open('/proc/self/status') as f:
         return int(re.search(rf'{key}:\s+(\d+)', f.read()).group(1))
@@ -95,10 +103,11 @@ def return_large_blocks_to_the_system() -> bool:
     """Make glibc serve blocks of 64 KiB and more with mmap (and unmap them
     when freed), so that the resident set follows what torch holds. Only
     for this benchmark process."""
-    libc = ctypes.CDLL(ctypes.util.find_library('c'))
     m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_mmap_threshold, 64 * 1024)
-                and libc.mallopt(m_trim_threshold, 128 * 1024))
+    ok = bool(LIBC.mallopt(m_mmap_threshold, 64 * 1024)
+              and LIBC.mallopt(m_trim_threshold, 128 * 1024))
+    LIBC.malloc_trim(0)  # free pages the heap already holds, too
+    return ok
 
 
 def peak_mib(fn: Callable[[], object], device: str) -> float:
@@ -111,6 +120,7 @@ def peak_mib(fn: Callable[[], object], device: str) -> float:
         fn()
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - base) / 2**20
+    LIBC.malloc_trim(0)
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')  # reset the peak resident set (VmHWM)
     base = _status_kib('VmRSS')
@@ -128,24 +138,29 @@ def _timed(fn, device) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
-def compare(reference: Callable, optimised: Callable, device: str,
-            args) -> Dict[str, float]:
-    """Alternate the two calls; median times, median of the per-repeat
-    ratios and each call's peak memory."""
+def compare_times(reference: Callable, optimised: Callable, device: str,
+                  args) -> Dict[str, float]:
+    """Alternate the two calls; median times and the median of the
+    per-repeat ratios."""
     for _ in range(args.warmup):
         reference()
         optimised()
-    ref_mib = peak_mib(reference, device)
-    opt_mib = peak_mib(optimised, device)
     ref_ms, opt_ms = [], []
     for _ in range(args.repeats):
         ref_ms.append(_timed(reference, device))
         opt_ms.append(_timed(optimised, device))
     return dict(
         ref_ms=statistics.median(ref_ms), opt_ms=statistics.median(opt_ms),
-        speedup=statistics.median(r / o for r, o in zip(ref_ms, opt_ms)),
-        ref_mib=ref_mib, opt_mib=opt_mib,
-        mem_ratio=opt_mib / ref_mib if ref_mib > 0 else float('nan'))
+        speedup=statistics.median(r / o for r, o in zip(ref_ms, opt_ms)))
+
+
+def compare_memory(reference: Callable, optimised: Callable,
+                   device: str) -> Dict[str, float]:
+    """Each call's peak memory and their ratio."""
+    ref_mib = peak_mib(reference, device)
+    opt_mib = peak_mib(optimised, device)
+    return dict(ref_mib=ref_mib, opt_mib=opt_mib,
+                mem_ratio=opt_mib / ref_mib if ref_mib > 0 else float('nan'))
 
 
 # ----------------------------------------------------------------------
@@ -226,7 +241,7 @@ def stage_psm_linear(args, device, autocast):
         return post_clip(model, vocab, embeds, feats, text, autocast)()
 
     err = (folded().float() - unfused().float()).abs().max().item()
-    return compare(unfused, folded, device, args), f'max |diff| {err:.1e}'
+    return unfused, folded, f'max |diff| {err:.1e}'
 
 
 def stage_psm_pseudotext(args, device, autocast):
@@ -238,18 +253,20 @@ def stage_psm_pseudotext(args, device, autocast):
         model, vocab, args, device, grid=args.grid)
     head = model.decode_head
 
-    def with_similarities():
-        # the segmentor before ``needs_similarities``: S is always built
+    def reference():
+        # the segmentor before ``needs_similarities``: S is always built;
+        # the attention projects the patches and the text at every call
         head.needs_similarities = True
+        head.fold_inference = False
         return post_clip(model, vocab, embeds, feats, text, autocast)()
 
-    def without():
+    def optimised():
         vars(head).pop('needs_similarities', None)  # the class's False
+        head.fold_inference = True
         return post_clip(model, vocab, embeds, feats, text, autocast)()
 
-    err = (without() - with_similarities()).abs().max().item()
-    return compare(with_similarities, without, device, args), \
-        f'max |diff| {err:.1e}'
+    err = (optimised().float() - reference().float()).abs().max().item()
+    return reference, optimised, f'max |diff| {err:.1e}'
 
 
 def stage_semantic(args, device, autocast):
@@ -269,7 +286,7 @@ def stage_semantic(args, device, autocast):
     same = torch.equal(full_map()[1], chunked())
     if not same:
         raise AssertionError('chunked semantic labels differ')
-    return compare(full_map, chunked, device, args), 'labels identical'
+    return full_map, chunked, 'labels identical'
 
 
 def stage_text(args, device, autocast):
@@ -293,7 +310,7 @@ def stage_text(args, device, autocast):
             return encoder.encode_sentences(sentences)
 
     err = (by_length() - padded()).abs().max().item()
-    return compare(padded, by_length, device, args), \
+    return padded, by_length, \
         f'{len(sentences)} sentences, max |diff| {err:.1e}'
 
 
@@ -326,9 +343,7 @@ def format_table(rows: List[Dict]) -> str:
 
 def main(argv=None) -> List[Dict]:
     args = parse_args(argv)
-    if 'cpu' in args.devices and not return_large_blocks_to_the_system():
-        print('warning: mallopt failed; CPU peak memory is approximate')
-    rows = []
+    rows, calls = [], []
     for device in args.devices:
         precisions = ['fp32'] + (['fp16'] if args.fp16
                                  and device.startswith('cuda') else [])
@@ -343,10 +358,21 @@ def main(argv=None) -> List[Dict]:
                     return torch.autocast(device.split(':')[0],
                                           dtype=torch.float16)
 
-                result, check = RUNNERS[stage](args, device, autocast)
-                rows.append(dict(result, stage=stage, device=device,
-                                 precision=precision, check=check))
-                print(format_table(rows[-1:]).splitlines()[-1], flush=True)
+                reference, optimised, check = RUNNERS[stage](args, device,
+                                                             autocast)
+                rows.append(dict(
+                    compare_times(reference, optimised, device, args),
+                    stage=stage, device=device, precision=precision,
+                    check=check))
+                calls.append((reference, optimised, device))
+    # memory last: the allocator setting that makes the CPU resident set
+    # follow what torch holds (every large block mapped and unmapped)
+    # would slow the timed calls
+    if 'cpu' in args.devices and not return_large_blocks_to_the_system():
+        print('warning: mallopt failed; CPU peak memory is approximate')
+    for row, (reference, optimised, device) in zip(rows, calls):
+        row.update(compare_memory(reference, optimised, device))
+        print(format_table([row]).splitlines()[-1], flush=True)
     print(f'\nA-{args.classes}-like: K = {args.classes}, Ka = '
           f'{args.synonyms}, T from {args.templates}, Q = {args.masks}, '
           f'image {args.image_size[0]} x {args.image_size[1]}; median of '

@@ -21,6 +21,7 @@ modality-free template axis, and :class:`PseudoTextPSM` keeps E_t through a
 residual connection; the variants in ``psm_ablations.py`` break the
 constraint on purpose (paper Table 1).
 """
+import weakref
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -179,6 +180,18 @@ class PseudoTextPSM(BasePSMHead):
     Logits are <normalised E_m, LN(...)> without a further normalisation,
     so their scale is that of the LayerNorm output (about sqrt(D)).
 
+    At inference (eval mode, no autograd) two linear maps are taken out of
+    the per-image work, with the same values up to float rounding:
+
+    * the patch projection W_p is folded into the key and value
+      projections, k(W_p E_p) = (W_k W_p) E_p + b_k (likewise v);
+    * the query projection of the vocabulary, q(E_t), does not depend on
+      the image: it is computed once and kept until the text embeddings or
+      the weights change (:class:`InferenceTextCache`).
+
+    Training, and eval with autograd on, run ``nn.MultiheadAttention`` as
+    it is (the official parametrisation, with attention dropout).
+
     Args:
         num_heads: attention heads (8).
         attn_drop: dropout on the attention probabilities (0.1).
@@ -186,6 +199,8 @@ class PseudoTextPSM(BasePSMHead):
         detach_patches: stop gradients into E_p.
         text_residual: keep E_t in the sum; False gives the paper's
             <E_m, LN(P_t)> ablation, which breaks consistency alignment.
+        fold_inference: use the folded projections and the kept query at
+            inference; False always runs the reference path.
     """
 
     needs_patch_embeddings = True
@@ -199,15 +214,22 @@ class PseudoTextPSM(BasePSMHead):
                  normalize_patches: bool = True,
                  detach_patches: bool = False,
                  text_residual: bool = True,
+                 fold_inference: bool = True,
                  init_cfg=None):
         super().__init__(embed_dims, num_templates, init_cfg=init_cfg)
         self.normalize_patches = normalize_patches
         self.detach_patches = detach_patches
         self.text_residual = text_residual
+        self.fold_inference = fold_inference
         self.patch_proj = nn.Linear(embed_dims, embed_dims, bias=False)
         self.attention = nn.MultiheadAttention(
             embed_dims, num_heads, dropout=attn_drop, batch_first=True)
         self.norm = nn.LayerNorm(embed_dims)
+        self._inference_cache = InferenceTextCache()
+
+    def _uses_folded_path(self) -> bool:
+        return self.fold_inference and not self.training \
+            and not torch.is_grad_enabled()
 
     def pseudo_text(self, text_embeds: Tensor, patch_embeds: Tensor) -> Tensor:
         """LN(E_t + P_t) of every image: (Ka, T, D), (B, D, h, w) ->
@@ -217,12 +239,34 @@ class PseudoTextPSM(BasePSMHead):
             patches = patches.detach()
         if self.normalize_patches:
             patches = F.normalize(patches, dim=-1)
-        patches = self.patch_proj(patches)
-        text = F.normalize(text_embeds.mean(1), dim=-1)
-        text = text[None].expand(patches.shape[0], -1, -1)
-        attended = self.attention(text, patches, patches,
-                                  need_weights=False)[0]
+        if self._uses_folded_path():
+            text, attended = self._folded_attention(text_embeds, patches)
+        else:
+            patches = self.patch_proj(patches)
+            text = F.normalize(text_embeds.mean(1), dim=-1)
+            text = text[None].expand(patches.shape[0], -1, -1)
+            attended = self.attention(text, patches, patches,
+                                      need_weights=False)[0]
         return self.norm(text + attended if self.text_residual else attended)
+
+    def _folded_attention(self, text_embeds: Tensor,
+                          patches: Tensor) -> Tuple[Tensor, Tensor]:
+        """E_t (1, Ka, D) and P_t (B, Ka, D) from (B, hw, D) patches that
+        are not yet projected, with the kept query and the folded key and
+        value projections (multi-head attention written out: in-projection,
+        scaled dot-product attention per head, out-projection)."""
+        text, query, kv_weight, kv_bias = self._inference_cache.get(
+            self, text_embeds)
+        b, n, d = patches.shape
+        heads = self.attention.num_heads
+        kv = F.linear(patches, kv_weight.to(patches.dtype),
+                      kv_bias.to(patches.dtype))
+        key, value = kv.view(b, n, 2, heads, d // heads).permute(2, 0, 3, 1, 4)
+        query = query.to(patches.dtype).view(1, -1, heads, d // heads)
+        query = query.transpose(1, 2).expand(b, -1, -1, -1)
+        out = F.scaled_dot_product_attention(query, key, value)
+        out = out.transpose(1, 2).reshape(b, -1, d)
+        return text.to(out.dtype)[None], self.attention.out_proj(out)
 
     def forward(self, corrs, mask_embeds, text_embeds, num_masks,
                 patch_embeds=None, logit_scale=1.0):
@@ -231,3 +275,63 @@ class PseudoTextPSM(BasePSMHead):
         return per_image_logits(mask_embeds,
                                 self.pseudo_text(text_embeds, patch_embeds),
                                 num_masks)
+
+
+class InferenceTextCache:
+    """What :class:`PseudoTextPSM` computes once per vocabulary at
+    inference: the normalised template mean E_t (Ka, D), its query
+    projection q(E_t) (Ka, D), and the key/value projections with W_p
+    folded in, (2D, D) and (2D,).
+
+    The entry is recomputed when the text embeddings are another tensor
+    (a new vocabulary) or were modified in place, and when any weight it
+    was computed from differs from the copy kept with it (a training step,
+    ``load_state_dict``, a move to another device or dtype): the weights
+    are compared by value, so nothing can go stale. Computed in the
+    weights' precision with autocast off.
+    """
+
+    def __init__(self):
+        self._text = None
+        self._text_version = None
+        self._weights: Tuple[Tensor, ...] = ()
+        self._values: Tuple[Tensor, ...] = ()
+
+    def __getstate__(self) -> dict:
+        return {}  # a pickled model starts with an empty cache
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
+    @staticmethod
+    def _source_weights(psm: 'PseudoTextPSM') -> Tuple[Tensor, ...]:
+        attention = psm.attention
+        return (attention.in_proj_weight, attention.in_proj_bias,
+                psm.patch_proj.weight)
+
+    def _weights_unchanged(self, weights: Sequence[Tensor]) -> bool:
+        return len(self._weights) == len(weights) and all(
+            kept.device == w.device and kept.dtype == w.dtype
+            and torch.equal(kept, w)
+            for kept, w in zip(self._weights, weights))
+
+    def get(self, psm: 'PseudoTextPSM',
+            text_embeds: Tensor) -> Tuple[Tensor, ...]:
+        weights = self._source_weights(psm)
+        text = self._text() if self._text is not None else None
+        if text is text_embeds \
+                and self._text_version == text_embeds._version \
+                and self._weights_unchanged(weights):
+            return self._values
+        in_weight, in_bias, patch_weight = weights
+        d = patch_weight.shape[0]
+        with torch.autocast(text_embeds.device.type, enabled=False):
+            mean = F.normalize(
+                text_embeds.to(in_weight.dtype).mean(1), dim=-1)
+            query = F.linear(mean, in_weight[:d], in_bias[:d])
+            kv_weight = in_weight[d:] @ patch_weight
+        self._text = weakref.ref(text_embeds)
+        self._text_version = text_embeds._version
+        self._weights = tuple(w.detach().clone() for w in weights)
+        self._values = (mean, query, kv_weight, in_bias[d:].clone())
+        return self._values
