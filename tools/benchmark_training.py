@@ -6,18 +6,21 @@ weights (nothing downloaded) and times full steps (data preprocessing,
 forward, loss, backward, gradient clipping, AdamW) on random images, each
 with ``--masks`` GT masks of random classes. Variants:
 
-* ``reference``: the config as it is, with ``channels_last=False`` for a
-  ConvNeXt backbone and AdamW's default (for-each) implementation;
+* ``reference``: the config as before issue 14: ``channels_last=False``
+  for a ConvNeXt backbone and AdamW's for-each implementation
+  (``optimizer.fused=False``);
 * ``channels_last``: ConvNeXt in channels-last memory format
   (``model.backbone.channels_last=True``);
-* ``fused AdamW``: ``optimizer.fused=True`` (where torch has a fused AdamW
-  for the device);
-* ``all``: both.
+* ``fused AdamW``: ``optimizer.fused=True`` (the configs' default now);
+* ``compile``: ``torch.compile`` of the CLIP-V backbone's forward (the
+  compilation happens in the warm-up steps, its time is printed);
+* ``all``: channels_last and fused AdamW.
 
 Each variant's steps alternate with the reference's, ``--repeats`` times;
 the table gives the median step times and the median of the per-step
-ratios. ``--profile`` prints the operators that dominate one reference
-step (torch.profiler).
+ratios; a last row times the AdamW update alone (for-each against fused,
+on random gradients of the same parameters). ``--profile`` prints the
+operators that dominate one reference step (torch.profiler).
 
     python tools/benchmark_training.py                        # ConvNeXt-B
     python tools/benchmark_training.py \
@@ -49,7 +52,7 @@ from mmseg_maskclippp.models.backbones.open_clip_visual import visual_family
 from mmseg_maskclippp.registry import MODELS
 
 DEFAULT_CONFIG = 'configs/maskclippp_convnext_b_coco-panoptic.py'
-VARIANTS = ('channels_last', 'fused AdamW', 'all')
+VARIANTS = ('channels_last', 'fused AdamW', 'compile', 'all')
 
 
 def parse_args(argv=None):
@@ -117,9 +120,11 @@ class Trainee:
         optim = copy.deepcopy(cfg.optim_wrapper)
         if args.device == 'cpu' and optim.type == 'AmpOptimWrapper':
             optim.type = 'OptimWrapper'  # fp32 on CPU, both variants
-        if variant in ('fused AdamW', 'all'):
-            optim.optimizer.fused = True
+        optim.optimizer.fused = variant in ('fused AdamW', 'all')
         self.optim = build_optim_wrapper(self.model, optim)
+        if variant == 'compile':
+            self.model.backbone.forward = torch.compile(
+                self.model.backbone.forward)
         vocab = self.model.train_vocabulary
         # encode the frozen training vocabulary before timing
         self.model.text_encoder.embed(vocab)
@@ -151,13 +156,38 @@ def build_seconds(cfg: Config, two_models: bool) -> float:
 def compare(reference: Trainee, other: Trainee, args) -> Dict[str, float]:
     for _ in range(args.warmup):
         reference.step()
-        other.step()
+        warmup_ms = other.step()
+    if args.warmup:
+        print(f'first step of the variant: {warmup_ms:.0f} ms')
     ref, opt = [], []
     for _ in range(args.repeats):
         ref.append(reference.step())
         opt.append(other.step())
     return dict(ref_ms=statistics.median(ref), opt_ms=statistics.median(opt),
                 speedup=statistics.median(r / o for r, o in zip(ref, opt)))
+
+
+def adamw_step_ms(trainee: Trainee, fused: bool, repeats: int) -> float:
+    """Median time of the AdamW update alone on ``trainee``'s parameter
+    groups, with random gradients."""
+    groups = [dict(g, params=[p for p in g['params'] if p.requires_grad])
+              for g in trainee.optim.optimizer.param_groups]
+    for group in groups:
+        group.pop('fused', None)
+        group.pop('foreach', None)
+        for p in group['params']:
+            p.grad = torch.randn_like(p)
+    optimizer = torch.optim.AdamW(groups, fused=fused, foreach=not fused)
+    optimizer.step()  # creates the state
+    times = []
+    for _ in range(max(repeats, 1)):
+        start = time.perf_counter()
+        optimizer.step()
+        if trainee.device.startswith('cuda'):
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - start) * 1e3)
+    trainee.optim.zero_grad()
+    return statistics.median(times)
 
 
 def profile(trainee: Trainee) -> None:
@@ -193,6 +223,11 @@ def main(argv=None) -> List[Dict]:
         other = Trainee(cfg, variant, args, text_cache)
         rows.append(dict(compare(reference, other, args), variant=variant))
         del other
+    if args.repeats:
+        foreach = adamw_step_ms(reference, False, args.repeats)
+        fused = adamw_step_ms(reference, True, args.repeats)
+        rows.append(dict(variant='AdamW update alone: fused', ref_ms=foreach,
+                         opt_ms=fused, speedup=foreach / fused))
     shutil.rmtree(text_cache)
     print(f'{args.config}: {args.device}, batch {args.batch_size} x '
           f'{args.image_size}^2, {args.masks} masks per image, median of '

@@ -266,7 +266,7 @@ class PseudoTextPSM(BasePSMHead):
         query = query.transpose(1, 2).expand(b, -1, -1, -1)
         out = F.scaled_dot_product_attention(query, key, value)
         out = out.transpose(1, 2).reshape(b, -1, d)
-        return text.to(out.dtype)[None], self.attention.out_proj(out)
+        return text[None], self.attention.out_proj(out)
 
     def forward(self, corrs, mask_embeds, text_embeds, num_masks,
                 patch_embeds=None, logit_scale=1.0):
