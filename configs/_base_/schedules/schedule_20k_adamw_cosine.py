@@ -5,7 +5,7 @@
 # names a module lists in ``no_weight_decay()`` (position embeddings, class
 # tokens); model configs set the CLIP learning-rate multipliers in
 # ``optim_wrapper.paramwise_cfg.lr_mult``. torch's fused AdamW (the same
-# update in one kernel, CPU and CUDA; 3.7x faster than the for-each
+# update in one kernel, CPU and CUDA; 2.7-3.7x faster than the for-each
 # implementation on ConvNeXt-B's 88M parameters, docs/speed.md); set
 # ``fused=False`` on a device without it.
 base_lr = 2e-4
